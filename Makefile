@@ -1,0 +1,110 @@
+# estafette: top-level build. GNU make; objects go out of tree under $(BUILD).
+#
+#   make                 build every program into $(BUILD)/bin
+#   make check           unit tests (lib/*_test.c) and integration tests (tests/integration)
+#   make sanitize        the same under ASan + UBSan (+ LeakSanitizer), in build/sanitize
+#   make install         PREFIX=/usr/local DESTDIR= : the tree of scripts/manifest
+#   make run             a complete sandbox instance in ./run (scripts/sandbox)
+#   make bench           bench/run
+#
+# Each program directory has a module.mk that appends to PROGRAMS and sets
+# <prog>_SRCS; lib/*.c are found by wildcard, and lib/<module>_test.c is the unit
+# test of lib/<module>.c.
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build
+SANITIZE ?=
+
+CC       ?= cc
+PKGS     := openssl libidn2 libcdb libcrypt
+
+WARN     := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wpointer-arith -Wstrict-prototypes \
+            -Wmissing-prototypes -Wvla -Wno-unused-parameter
+HARDEN   := -fstack-protector-strong -fPIE
+ifeq ($(SANITIZE),)
+OPT      := -O2 -g -D_FORTIFY_SOURCE=2
+else
+OPT      := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lidn2 -lcdb -lcrypt)
+
+CPPFLAGS_ALL := -Ilib -DESTAFETTE_PREFIX='"$(PREFIX)"' $(CPPFLAGS)
+CFLAGS_ALL   := -std=gnu11 $(WARN) $(HARDEN) $(OPT) $(PKG_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL  := -pie -Wl,-z,relro,-z,now $(if $(SANITIZE),-fsanitize=address$(comma)undefined) $(LDFLAGS)
+LDLIBS_ALL   := $(PKG_LIBS) $(LDLIBS)
+comma := ,
+
+LIB_SRCS   := $(filter-out %_test.c,$(wildcard lib/*.c))
+LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB_A      := $(BUILD)/libestafette.a
+UNIT_SRCS  := $(wildcard lib/*_test.c)
+UNIT_BINS  := $(UNIT_SRCS:lib/%.c=$(BUILD)/tests/%)
+UNIT_RUNNER_OBJ := $(BUILD)/tests/unit/unit.o
+
+PROGRAMS :=
+include $(sort $(wildcard */module.mk))
+
+PROG_BINS := $(PROGRAMS:%=$(BUILD)/bin/%)
+
+.PHONY: all check unit integration sanitize install run bench clean
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(PROG_BINS) $(UNIT_BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+$(LIB_A): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/tests/%_test: $(BUILD)/lib/%_test.o $(UNIT_RUNNER_OBJ) $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/tests/unit/unit.o: tests/unit/unit.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) -Itests/unit $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+$(BUILD)/lib/%_test.o: lib/%_test.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) -Itests/unit $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+# One link rule per program: $(BUILD)/bin/<prog> from <prog>_SRCS and the library.
+define PROGRAM_template
+$(BUILD)/bin/$(1): $$($(1)_SRCS:%.c=$(BUILD)/%.o) $(LIB_A)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS_ALL) -o $$@ $$^ $$(LDLIBS_ALL)
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call PROGRAM_template,$(p))))
+
+check: unit integration
+
+unit: $(UNIT_BINS)
+	@scripts/run-unit $(UNIT_BINS)
+
+integration: $(PROG_BINS)
+	@ESTAFETTE_BUILD=$(BUILD) python3 tests/integration/run.py
+
+sanitize:
+	$(MAKE) BUILD=build/sanitize SANITIZE=1 check
+
+install: $(PROG_BINS)
+	scripts/install-tree --prefix "$(PREFIX)" --destdir "$(DESTDIR)" --build "$(BUILD)"
+
+run: all
+	scripts/sandbox $(RUN_ARGS)
+
+bench: all
+	bench/run $(BENCH_ARGS)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
