@@ -11,6 +11,7 @@
 # <prog>_SRCS; lib/*.c are found by wildcard, and lib/<module>_test.c is the unit
 # test of lib/<module>.c.
 
+comma    := ,
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 BUILD    ?= build
@@ -35,7 +36,6 @@ CPPFLAGS_ALL := -Ilib -DESTAFETTE_PREFIX='"$(PREFIX)"' $(CPPFLAGS)
 CFLAGS_ALL   := -std=gnu11 $(WARN) $(HARDEN) $(OPT) $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL  := -pie -Wl,-z,relro,-z,now $(if $(SANITIZE),-fsanitize=address$(comma)undefined) $(LDFLAGS)
 LDLIBS_ALL   := $(PKG_LIBS) $(LDLIBS)
-comma := ,
 
 LIB_SRCS   := $(filter-out %_test.c,$(wildcard lib/*.c))
 LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
