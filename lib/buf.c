@@ -64,9 +64,17 @@ void buf_commit(struct buf *b, size_t n)
 
 void buf_append(struct buf *b, const void *data, size_t len)
 {
-	buf_reserve(b, len);
+	const char *src = data;
+	/* the source may lie inside b itself and move when b grows */
+	if (b->data && src >= b->data && src < b->data + b->cap) {
+		size_t off = (size_t)(src - b->data);
+		buf_reserve(b, len);
+		src = b->data + off;
+	} else {
+		buf_reserve(b, len);
+	}
 	if (len)
-		memmove(b->data + b->len, data, len);
+		memmove(b->data + b->len, src, len);
 	b->len += len;
 	b->data[b->len] = '\0';
 }
