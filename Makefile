@@ -84,7 +84,8 @@ $(BUILD)/bin/$(1): $$($(1)_SRCS:%.c=$(BUILD)/%.o) $(LIB_A)
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call PROGRAM_template,$(p))))
 
-check: unit integration
+check: $(PROG_BINS) $(UNIT_BINS)
+	@scripts/check $(BUILD) $(UNIT_BINS)
 
 unit: $(UNIT_BINS)
 	@scripts/run-unit $(UNIT_BINS)
