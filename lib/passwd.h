@@ -1,8 +1,9 @@
 /* passwd: hash new passwords and verify passwords against stored hashes.
  *
- * New hashes are crypt(3) strings made by libxcrypt with a fresh random salt
- * and the library's default cost: yescrypt ($y$, the default), bcrypt ($2b$)
- * or sha512-crypt ($6$).
+ * New hashes are crypt(3) strings made by libxcrypt with a fresh random salt:
+ * yescrypt ($y$, the default, at the library's default cost), bcrypt ($2b$,
+ * cost 10) or sha512-crypt ($6$, 100000 rounds). The library's own defaults
+ * for the last two (cost 5, 5000 rounds) are far too cheap today.
  *
  * passwd_verify() accepts what userdb files, Dovecot, Courier and LDAP store:
  *   a bare crypt(3) string            $y$..., $2b$..., $6$..., $5$..., ...

@@ -18,7 +18,7 @@ static int verify(const char *pw, const char *stored)
 
 TEST(passwd_round_trip_each_scheme)
 {
-	static const char *const prefix[] = { "$y$", "$2b$", "$6$" };
+	static const char *const prefix[] = { "$y$", "$2b$10$", "$6$rounds=100000$" };
 	enum passwd_scheme schemes[] = { PASSWD_YESCRYPT, PASSWD_BCRYPT, PASSWD_SHA512_CRYPT };
 	for (size_t i = 0; i < 3; i++) {
 		struct buf h1 = BUF_INIT, h2 = BUF_INIT;
