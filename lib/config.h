@@ -17,6 +17,8 @@
  *
  * Functions return 1 when the value came from the file, 0 when the default was
  * used, -1 on error with a message in err ("PATH: ..." or "PATH:LINE: ...").
+ * Readers into a struct overwrite it: free the previous contents first; free
+ * it after any return (it is empty after an error).
  * err may be NULL. A name starting with '/' is used as it is; any other name
  * is taken relative to paths_config(). Nothing here logs. */
 #ifndef ESTAFETTE_CONFIG_H

@@ -75,7 +75,8 @@ int map_lookup_address(struct map *map, const void *addr, size_t len, struct buf
  * start with '#'; the value is the rest of the line, possibly empty, and may
  * contain blanks. A key given twice is an error naming both lines.
  * The map is written to dest.tmp.PID, fsynced, renamed over dest and the
- * directory fsynced; on any error dest is left as it was. An existing dest
+ * directory fsynced; on an error before the rename, dest is left as it was
+ * and the temporary file removed. An existing dest
  * keeps its permission bits; a new one is created 0644 (less the umask).
  * Returns the number of records (>= 0), or -1 with "SRC:LINE: ..." in err. */
 #define MAP_COMPILE_LOWER 1u   /* lowercase the keys' ASCII letters */

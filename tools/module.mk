@@ -1,0 +1,2 @@
+PROGRAMS += makemap
+makemap_SRCS := tools/makemap.c
