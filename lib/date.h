@@ -56,8 +56,10 @@ int date_parse_imap_datetime(const char *s, size_t len, time_t *t, int *zone_min
 int date_parse_imap_date(const char *s, size_t len, time_t *day, const char **err);
 
 /* Calendar arithmetic, exposed for callers that need day boundaries.
- * date_days_from_civil: days since 1970-01-01 (negative before); month 1-12.
- * date_civil_from_days: the inverse; wday is 0 for Sunday. */
+ * date_days_from_civil: days since 1970-01-01 (negative before); month 1-12,
+ * year 1-9999, day not checked (validate first).
+ * date_civil_from_days: the inverse; wday is 0 for Sunday.
+ * Arguments outside years 1-9999 are a caller's bug and abort(). */
 int64_t date_days_from_civil(int year, int month, int day);
 void date_civil_from_days(int64_t days, int *year, int *month, int *day, int *wday);
 
