@@ -6,6 +6,14 @@
 #include "unit.h"
 
 #include <dirent.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#ifdef __x86_64__
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -428,6 +436,82 @@ TEST(maildir_deliver_missing_maildir)
 	CHECK_INT(maildir_deliver_begin(&d, tpath("half")), -1);
 	CHECK_INT(errno, ENOENT);
 }
+
+#ifdef __x86_64__
+/* Make syscall nr fail with err in this test process (with flags_only, only
+ * when its fifth argument, renameat2's flags, is not 0): a file system
+ * without hard links, or a kernel without RENAME_NOREPLACE. 0 if done. */
+static int deny_syscall(int nr, int err, int flags_only)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)nr, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[4])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, flags_only ? 0 : 1, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((unsigned)err & SECCOMP_RET_DATA)),
+	};
+	struct sock_fprog prog = { (unsigned short)(sizeof f / sizeof f[0]), f };
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -1;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
+static void deliver_one_checked(const char *md)
+{
+	struct buf name = BUF_INIT, got = BUF_INIT, path = BUF_INIT;
+	deliver_pieces(md, "fallback\n", 9, 9, &name);
+	buf_printf(&path, "%s/new/%s", md, buf_cstr(&name));
+	CHECK_INT(file_read(buf_cstr(&path), &got, 100), 0);
+	CHECK_BUF(got, "fallback\n");
+	CHECK_INT(count_entries(tpath("md/tmp"), NULL), 0);
+	CHECK_INT(count_entries(tpath("md/new"), NULL), 1);
+	buf_free(&name);
+	buf_free(&got);
+	buf_free(&path);
+}
+
+TEST(maildir_deliver_without_hard_links)
+{
+	const char *md = make_md();
+	if (deny_syscall(SYS_linkat, EPERM, 0) < 0)
+		return; /* no seccomp here */
+	CHECK_INT(linkat(AT_FDCWD, md, AT_FDCWD, tpath("x"), 0), -1);
+	deliver_one_checked(md); /* by renameat2(RENAME_NOREPLACE) */
+}
+
+TEST(maildir_deliver_without_noreplace)
+{
+	const char *md = make_md();
+	if (deny_syscall(SYS_linkat, EOPNOTSUPP, 0) < 0 ||
+	    deny_syscall(SYS_renameat2, EINVAL, 1) < 0)
+		return;
+	CHECK_INT(renameat2(AT_FDCWD, tpath("a"), AT_FDCWD, tpath("b"), RENAME_NOREPLACE), -1);
+	CHECK_INT(errno, EINVAL);
+	deliver_one_checked(md); /* by a plain rename */
+}
+
+TEST(maildir_deliver_link_error_cleans_up)
+{
+	const char *md = make_md();
+	if (deny_syscall(SYS_linkat, EIO, 0) < 0)
+		return;
+	struct maildir_delivery d;
+	struct buf name = BUF_INIT;
+	CHECK_INT(maildir_deliver_begin(&d, md), 0);
+	CHECK_INT(maildir_deliver_write(&d, "x", 1), 0);
+	CHECK_INT(maildir_deliver_commit(&d, &name), -1);
+	CHECK_INT(errno, EIO);
+	CHECK_INT(name.len, 0);
+	CHECK_INT(count_entries(tpath("md/tmp"), NULL), 0);
+	CHECK_INT(count_entries(tpath("md/new"), NULL), 0);
+	buf_free(&name);
+}
+#endif
 
 static mode_t mode_of(const char *p)
 {
