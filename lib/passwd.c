@@ -11,6 +11,7 @@
 
 #include <crypt.h>
 #include <errno.h>
+#include <stdint.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -114,7 +115,7 @@ static void secret_free(char *s, size_t len)
 	}
 }
 
-/* crypt_rn into out with wiped scratch space; NULL on any failure. */
+/* crypt_rn into out with wiped scratch space; 0, or -1 on any failure. */
 static int crypt_into(const char *pw, const char *setting, struct buf *out)
 {
 	struct crypt_data *cd = xcalloc(1, sizeof *cd);
@@ -169,9 +170,101 @@ static int crypt_id_allowed(const struct stored_scheme *s, const char *hash)
 	return 0;
 }
 
+/* A stored hash may not name a cost that would tie up the verifier for
+ * minutes or take gigabytes: the checks below read the cost fields of the
+ * methods that have one, and refuse what they cannot read. */
+
+static int bcrypt_cost_allowed(const char *c) /* after "$2x$" */
+{
+	if (c[0] < '0' || c[0] > '9' || c[1] < '0' || c[1] > '9')
+		return 0;
+	return (c[0] - '0') * 10 + (c[1] - '0') <= PASSWD_BCRYPT_COST_MAX;
+}
+
+static int sha_rounds_allowed(const char *c) /* after "$5$" or "$6$" */
+{
+	unsigned long rounds = 0;
+	if (strncmp(c, "rounds=", 7) != 0)
+		return 1; /* the default, 5000 */
+	for (c += 7; *c != '$'; c++) {
+		if (*c < '0' || *c > '9' || rounds > PASSWD_SHA_ROUNDS_MAX)
+			return 0;
+		rounds = rounds * 10 + (unsigned long)(*c - '0');
+	}
+	return rounds <= PASSWD_SHA_ROUNDS_MAX;
+}
+
+/* Index in crypt's base-64 alphabet "./0-9A-Za-z", or -1. */
+static int itoa64_index(char c)
+{
+	if (c == '.' || c == '/')
+		return c == '.' ? 0 : 1;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 2;
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A' + 12;
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 38;
+	return -1;
+}
+
+/* yescrypt "$y$" parameters as crypt_gensalt writes them: flavor, log2(N) - 1
+ * and r - 1, one character each (values up to 47), then '$'. Extra
+ * parameters (p, t, ROM) are never written by libxcrypt and are refused. */
+static int yescrypt_cost_allowed(const char *c)
+{
+	int v[3];
+	for (size_t i = 0; i < 3; i++) {
+		v[i] = itoa64_index(c[i]);
+		if (v[i] < 0 || v[i] > 47)
+			return 0;
+	}
+	if (c[3] != '$' || v[1] + 1 > 40)
+		return 0;
+	uint64_t mem = (uint64_t)128 * (uint64_t)(v[2] + 1) << (v[1] + 1);
+	return mem <= PASSWD_YESCRYPT_MEM_MAX;
+}
+
+/* scrypt "$7$": log2(N) in one character, r and p in five each (30 bits). */
+static int scrypt_cost_allowed(const char *c)
+{
+	uint64_t r = 0, p = 0;
+	int n = itoa64_index(c[0]);
+	if (n < 1 || n > 40)
+		return 0;
+	for (size_t i = 0; i < 10; i++) {
+		int d = itoa64_index(c[1 + i]);
+		if (d < 0)
+			return 0;
+		if (i < 5)
+			r |= (uint64_t)d << (6 * i);
+		else
+			p |= (uint64_t)d << (6 * (i - 5));
+	}
+	/* r, p < 2^30, so r * p cannot overflow; work is 128 * r * p * 2^n */
+	return r != 0 && p != 0 && 128 * r * p <= (PASSWD_YESCRYPT_MEM_MAX >> n);
+}
+
+static int crypt_cost_allowed(const char *hash)
+{
+	if (hash[0] != '$')
+		return 1;
+	if (hash[1] == '2' && hash[2] != '\0' && hash[3] == '$')
+		return bcrypt_cost_allowed(hash + 4);
+	if ((hash[1] == '5' || hash[1] == '6') && hash[2] == '$')
+		return sha_rounds_allowed(hash + 3);
+	if (strncmp(hash, "$y$", 3) == 0 || strncmp(hash, "$7$", 3) == 0)
+		return hash[1] == 'y' ? yescrypt_cost_allowed(hash + 3) : scrypt_cost_allowed(hash + 3);
+	if (strncmp(hash, "$gy$", 4) == 0)
+		return yescrypt_cost_allowed(hash + 4);
+	if (strncmp(hash, "$sm3y$", 6) == 0)
+		return yescrypt_cost_allowed(hash + 6);
+	return 1;
+}
+
 static int verify_crypt(const struct stored_scheme *s, const char *pw, const char *hash)
 {
-	if (!crypt_id_allowed(s, hash))
+	if (!crypt_id_allowed(s, hash) || !crypt_cost_allowed(hash))
 		return 0;
 	struct buf got = BUF_INIT;
 	int ok = 0;

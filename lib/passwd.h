@@ -17,9 +17,9 @@
  *                                     stored as it is, anyone reading the file
  *                                     has it
  * Scheme names are case-insensitive. Comparisons are constant-time. A stored
- * value that is empty, locked ("*", "!..."), malformed, over-long or of an
- * unknown scheme never verifies; neither does an empty password, one longer
- * than PASSWD_MAX bytes or one containing a NUL byte.
+ * value that is empty, locked ("*", "!..."), malformed, over-long, of an
+ * unknown scheme or too costly (the limits below) never verifies; neither
+ * does an empty password, one longer than PASSWD_MAX bytes or one with a NUL.
  *
  * Nothing here logs; passwords are wiped from the memory this module used. */
 #ifndef ESTAFETTE_PASSWD_H
@@ -32,6 +32,12 @@ struct buf;
 #define PASSWD_MAX        511  /* longest password, in bytes: libxcrypt's limit */
 #define PASSWD_STORED_MAX 4096 /* longest stored value considered */
 #define PASSWD_BCRYPT_MAX 72   /* bcrypt ignores what follows; we refuse to hash it */
+
+/* The most work a stored hash may ask of passwd_verify() (a few seconds):
+ * anything above is treated as unusable, not computed. */
+#define PASSWD_BCRYPT_COST_MAX 16
+#define PASSWD_SHA_ROUNDS_MAX  5000000UL
+#define PASSWD_YESCRYPT_MEM_MAX (256ULL << 20) /* yescrypt/scrypt 128*r*N*p bytes */
 
 enum passwd_scheme {
 	PASSWD_YESCRYPT,

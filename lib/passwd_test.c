@@ -287,6 +287,31 @@ TEST(passwd_malformed_crypt_strings)
 	buf_free(&s);
 }
 
+/* A stored hash asking for hours of work is refused before any is done
+ * (the test would time out otherwise). */
+TEST(passwd_costly_stored_hashes)
+{
+	CHECK(!verify("U*U", "$2b$31$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"));
+	CHECK(!verify("U*U", "$2b$17$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"));
+	CHECK(!verify("U*U", "$2b$5$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"));
+	CHECK(!verify("x", "$6$rounds=999999999$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl"));
+	CHECK(!verify("x", "$6$rounds=99999999999999999999999999$salt$abc"));
+	CHECK(!verify("x", "{SHA256-CRYPT}$5$rounds=5000001$salt$abc"));
+	CHECK(!verify("x", "$6$rounds=-1$salt$abc"));
+	CHECK(!verify("x", "$6$rounds=$salt$abc"));
+	/* yescrypt: jET asks for 512 MiB, jzT and extra parameters are refused */
+	CHECK(!verify("x", "$y$jET$abcdefgh$YNOWA98L/g8W0FD3nT5eStKeaBaNTk8Cphir.qjYFI2"));
+	CHECK(!verify("x", "$y$jHT$abcdefgh$Sewqam0E7wE1P9X.sRmP3Q/2/sps5zWBQneUOCne8SA"));
+	CHECK(!verify("x", "$y$jzT$abcdefgh$Sewqam0E7wE1P9X.sRmP3Q/2/sps5zWBQneUOCne8SA"));
+	CHECK(!verify("x", "$y$j9T5$abcdefgh$Sewqam0E7wE1P9X.sRmP3Q/2/sps5zWBQneUOCne8SA"));
+	CHECK(!verify("x", "{CRYPT}$gy$jHT$abcdefgh$Sewqam0E7wE1P9X.sRmP3Q/2/sps5zWBQneUOC"));
+	CHECK(!verify("x", "$7$Z/..../....abcdefgh$Sewqam0E7wE1P9X.sRmP3Q/2/sps5zWBQneUOC"));
+	CHECK(!verify("x", "$7$C6..../....$"));
+	/* the limits themselves are fine */
+	CHECK(verify("Hello world!", sha512_rounds));
+	CHECK(verify("U*U", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"));
+}
+
 TEST(passwd_hostile_passwords)
 {
 	struct buf h = BUF_INIT;
