@@ -227,8 +227,10 @@ int maildir_deliver_write(struct maildir_delivery *d, const void *data, size_t l
 		errno = d->error;
 		return -1;
 	}
-	/* vsize may reach twice size; keep both well inside 64 bits */
-	if (len > UINT64_MAX / 4 - d->vsize) {
+	if (len == 0)
+		return 0;
+	/* vsize grows by up to 2 * len; keep it well inside 64 bits */
+	if (d->vsize > UINT64_MAX / 4 || len > UINT64_MAX / 4 - d->vsize) {
 		d->error = errno = EFBIG;
 		return -1;
 	}
