@@ -56,7 +56,8 @@ struct addrlist_item {
 	struct buf address;  /* canonical "local@domain" (addr_format) */
 	struct addr addr;    /* the parsed mailbox */
 	enum addr_err err;   /* ADDR_OK; else (ADDRLIST_KEEP_INVALID) why not, and
-				address is the mailbox as written minus CFWS */
+				address is rebuilt from what was written (CFWS
+				dropped, local part re-quoted), addr empty */
 };
 
 struct addrlist {
