@@ -126,6 +126,17 @@ void buf_printf(struct buf *b, const char *fmt, ...)
 	va_end(ap);
 }
 
+void buf_error(struct buf *err, const char *fmt, ...)
+{
+	if (err == NULL)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	buf_reset(err);
+	buf_vprintf(err, fmt, ap);
+	va_end(ap);
+}
+
 void buf_set(struct buf *b, const void *data, size_t len)
 {
 	buf_reset(b);

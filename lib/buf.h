@@ -33,6 +33,10 @@ void buf_append_u64(struct buf *b, uint64_t n);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
+/* For error out-parameters: if err is not NULL, replace its contents with the
+ * formatted message (a NULL err means the caller does not want the text). */
+void buf_error(struct buf *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 void buf_set(struct buf *b, const void *data, size_t len);
 void buf_set_str(struct buf *b, const char *s);
 void buf_truncate(struct buf *b, size_t len);  /* no-op if len >= b->len */

@@ -102,3 +102,13 @@ TEST(buf_nocase_compare)
 	CHECK(!buf_eq_str_nocase(&b, "ehlo"));
 	buf_free(&b);
 }
+
+TEST(buf_error_replaces_or_ignores)
+{
+	struct buf err = BUF_INIT;
+	buf_set_str(&err, "old");
+	buf_error(&err, "%s:%d: bad", "file", 3);
+	CHECK_BUF(err, "file:3: bad");
+	buf_error(NULL, "ignored %d", 1);
+	buf_free(&err);
+}

@@ -21,18 +21,6 @@
 /* How much of an offending value an error message shows. */
 #define CONFIG_QUOTE_MAX 64
 
-static void set_err(struct buf *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_err(struct buf *err, const char *fmt, ...)
-{
-	if (err == NULL)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	buf_reset(err);
-	buf_vprintf(err, fmt, ap);
-	va_end(ap);
-}
-
 /* Append "value", escaped and shortened, for an error message. */
 static void quote(struct buf *err, const char *s, size_t len)
 {
@@ -92,14 +80,14 @@ static int next_raw(struct config_lines *s, const char **line, size_t *len, stru
 	s->lineno++;
 	size_t raw = nl ? (size_t)(nl - s->p) : left;
 	if (raw > s->max_line) {
-		set_err(err, "%s:%lu: line longer than %zu bytes", s->file, s->lineno, s->max_line);
+		buf_error(err, "%s:%lu: line longer than %zu bytes", s->file, s->lineno, s->max_line);
 		return -1;
 	}
 	*line = s->p;
 	*len = raw;
 	s->p += nl ? raw + 1 : raw;
 	if (raw && memchr(*line, '\0', raw)) {
-		set_err(err, "%s:%lu: NUL byte in line", s->file, s->lineno);
+		buf_error(err, "%s:%lu: NUL byte in line", s->file, s->lineno);
 		return -1;
 	}
 	return 0;
@@ -135,17 +123,17 @@ static int read_text(const char *path, struct buf *text, struct buf *err)
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
-		set_err(err, "%s: cannot open: %s", path, strerror(errno));
+		buf_error(err, "%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
 	struct stat st;
 	int r = -1;
 	if (fstat(fd, &st) < 0)
-		set_err(err, "%s: cannot stat: %s", path, strerror(errno));
+		buf_error(err, "%s: cannot stat: %s", path, strerror(errno));
 	else if (!S_ISREG(st.st_mode))
-		set_err(err, "%s: not a regular file", path);
+		buf_error(err, "%s: not a regular file", path);
 	else if (file_read_fd(fd, text, CONFIG_MAX_FILE) < 0)
-		set_err(err, "%s: cannot read: %s", path,
+		buf_error(err, "%s: cannot read: %s", path,
 			errno == EFBIG ? "file too large" : strerror(errno));
 	else
 		r = 1;
@@ -201,7 +189,7 @@ int config_parse_u64(const char *s, size_t len, enum config_unit unit,
 		n = n * 10 + d;
 	}
 	if (i == 0 || len - i > 1 || (len - i == 1 && unit_factor(unit, s[i], &factor) < 0)) {
-		set_err(err, "%s: ", i == 0 ? "not a number" : "bad number or unit");
+		buf_error(err, "%s: ", i == 0 ? "not a number" : "bad number or unit");
 		quote(err, s, len);
 		return -1;
 	}
@@ -209,14 +197,14 @@ int config_parse_u64(const char *s, size_t len, enum config_unit unit,
 		goto too_large;
 	n *= factor;
 	if (n < min || n > max) {
-		set_err(err, "value %llu out of range %llu..%llu", (unsigned long long)n,
+		buf_error(err, "value %llu out of range %llu..%llu", (unsigned long long)n,
 			(unsigned long long)min, (unsigned long long)max);
 		return -1;
 	}
 	*out = n;
 	return 0;
 too_large:
-	set_err(err, "number too large: ");
+	buf_error(err, "number too large: ");
 	quote(err, s, len);
 	return -1;
 }
@@ -249,7 +237,7 @@ int config_parse_bool(const char *s, size_t len, int *out, struct buf *err)
 			}
 		}
 	}
-	set_err(err, "not yes/no, true/false, on/off or 1/0: ");
+	buf_error(err, "not yes/no, true/false, on/off or 1/0: ");
 	quote(err, s, len);
 	return -1;
 }
@@ -319,12 +307,12 @@ int config_me(struct buf *out, struct buf *err)
 		return r < 0 ? -1 : 0;
 	char host[256 + 1];
 	if (gethostname(host, sizeof host - 1) < 0) {
-		set_err(err, "me: not set and gethostname failed: %s", strerror(errno));
+		buf_error(err, "me: not set and gethostname failed: %s", strerror(errno));
 		return -1;
 	}
 	host[sizeof host - 1] = '\0';
 	if (host[0] == '\0') {
-		set_err(err, "me: not set and the host has no name");
+		buf_error(err, "me: not set and the host has no name");
 		return -1;
 	}
 	buf_set_str(out, host);
@@ -389,7 +377,7 @@ static int parse_setting(const char *l, size_t n, struct config_setting *set, st
 	while (eq < n && is_blank(l[eq]))
 		eq++;
 	if (k == 0 || eq == n || l[eq] != '=') {
-		set_err(err, "expected name = value: ");
+		buf_error(err, "expected name = value: ");
 		quote(err, l, n);
 		return -1;
 	}
@@ -438,7 +426,7 @@ static int check_duplicates(const struct config_env *env, struct buf *err)
 	for (size_t i = 1; i < env->count; i++) {
 		const struct config_setting *a = &env->items[i - 1], *b = &env->items[i];
 		if (strcmp(a->name, b->name) == 0) {
-			set_err(err, "%s:%lu: duplicate setting %s (first set on line %lu)",
+			buf_error(err, "%s:%lu: duplicate setting %s (first set on line %lu)",
 				env->path, b->line, b->name, a->line);
 			return -1;
 		}
@@ -552,6 +540,6 @@ int config_env_check(const struct config_env *env, const char *const *known, str
 	}
 	if (first == NULL)
 		return 0;
-	set_err(err, "%s:%lu: unknown setting %s", env->path, first->line, first->name);
+	buf_error(err, "%s:%lu: unknown setting %s", env->path, first->line, first->name);
 	return -1;
 }

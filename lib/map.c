@@ -38,18 +38,6 @@ struct map {
 	struct buf key, key2;     /* scratch for composed keys */
 };
 
-static void set_err(struct buf *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_err(struct buf *err, const char *fmt, ...)
-{
-	if (err == NULL)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	buf_reset(err);
-	buf_vprintf(err, fmt, ap);
-	va_end(ap);
-}
-
 static void copy_err(struct buf *to, struct buf *from)
 {
 	if (to)
@@ -68,16 +56,16 @@ static int open_cdb(const char *path, int *fd, struct cdb *cdb, struct stat *st,
 {
 	*fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (*fd < 0) {
-		set_err(err, "%s: cannot open: %s", path, strerror(errno));
+		buf_error(err, "%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fstat(*fd, st) < 0) {
-		set_err(err, "%s: cannot stat: %s", path, strerror(errno));
+		buf_error(err, "%s: cannot stat: %s", path, strerror(errno));
 	} else if (!S_ISREG(st->st_mode)) {
-		set_err(err, "%s: not a regular file", path);
+		buf_error(err, "%s: not a regular file", path);
 		errno = EINVAL;
 	} else if (cdb_init(cdb, *fd) < 0) {
-		set_err(err, "%s: not a cdb map: %s", path, strerror(errno));
+		buf_error(err, "%s: not a cdb map: %s", path, strerror(errno));
 	} else {
 		return 0;
 	}
@@ -137,7 +125,7 @@ int map_reopen_if_changed(struct map *m, struct buf *err)
 	m->last_check = now_seconds();
 	m->failed = 1;
 	if (stat(m->path, &st) < 0) {
-		set_err(&m->err, "%s: cannot stat: %s", m->path, strerror(errno));
+		buf_error(&m->err, "%s: cannot stat: %s", m->path, strerror(errno));
 		copy_err(err, &m->err);
 		return -1;
 	}
@@ -174,7 +162,7 @@ static int lookup_raw(struct map *m, const void *key, size_t len, struct buf *va
 		return MAP_NOTFOUND; /* a cdb cannot hold it */
 	int r = cdb_find(&m->cdb, len ? key : "", (unsigned)len);
 	if (r < 0) {
-		set_err(&m->err, "%s: corrupt map: %s", m->path, strerror(errno));
+		buf_error(&m->err, "%s: corrupt map: %s", m->path, strerror(errno));
 		return MAP_ERROR;
 	}
 	if (r == 0)
@@ -182,7 +170,7 @@ static int lookup_raw(struct map *m, const void *key, size_t len, struct buf *va
 	if (value) {
 		const void *data = cdb_getdata(&m->cdb);
 		if (data == NULL) {
-			set_err(&m->err, "%s: corrupt map: %s", m->path, strerror(errno));
+			buf_error(&m->err, "%s: corrupt map: %s", m->path, strerror(errno));
 			return MAP_ERROR;
 		}
 		buf_set(value, data, cdb_datalen(&m->cdb));
@@ -270,7 +258,7 @@ int map_lookup_ip(struct map *m, const char *ip, struct buf *value, struct buf *
 	if (refresh(m) < 0)
 		return MAP_ERROR;
 	if (strnlen(ip, 64) == 64 || ip_key(ip, &m->key, &sep) < 0) {
-		set_err(&m->err, "not an IP address: ");
+		buf_error(&m->err, "not an IP address: ");
 		log_escape(&m->err, ip, strnlen(ip, 64));
 		return MAP_ERROR;
 	}
@@ -420,7 +408,7 @@ static int add_line(struct compile *c, char *line, size_t len, unsigned long lin
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)line[i];
 		if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
-			set_err(err, "%s:%lu: control character 0x%02x", c->src, lineno, ch);
+			buf_error(err, "%s:%lu: control character 0x%02x", c->src, lineno, ch);
 			return -1;
 		}
 	}
@@ -434,18 +422,18 @@ static int add_line(struct compile *c, char *line, size_t len, unsigned long lin
 			if (line[i] >= 'A' && line[i] <= 'Z')
 				line[i] = (char)(line[i] - 'A' + 'a');
 	if (c->count == MAP_MAX_RECORDS) {
-		set_err(err, "%s:%lu: more than %u records", c->src, lineno, MAP_MAX_RECORDS);
+		buf_error(err, "%s:%lu: more than %u records", c->src, lineno, MAP_MAX_RECORDS);
 		return -1;
 	}
 	const struct rec *old = remember(c, line, k, lineno);
 	if (old) {
-		set_err(err, "%s:%lu: duplicate key \"", c->src, lineno);
+		buf_error(err, "%s:%lu: duplicate key \"", c->src, lineno);
 		log_escape(err, line, k > 64 ? 64 : k);
 		buf_printf(err, "\" (first on line %lu)", old->line);
 		return -1;
 	}
 	if (cdb_make_add(&c->cm, line, (unsigned)k, line + v, (unsigned)(len - v)) < 0) {
-		set_err(err, "%s: cannot write map: %s", c->src, strerror(errno));
+		buf_error(err, "%s: cannot write map: %s", c->src, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -474,13 +462,13 @@ static int read_source(const char *src, struct buf *text, struct buf *err)
 	struct stat st;
 	int r = -1;
 	if (fd < 0)
-		set_err(err, "%s: cannot open: %s", src, strerror(errno));
+		buf_error(err, "%s: cannot open: %s", src, strerror(errno));
 	else if (fstat(fd, &st) < 0)
-		set_err(err, "%s: cannot stat: %s", src, strerror(errno));
+		buf_error(err, "%s: cannot stat: %s", src, strerror(errno));
 	else if (!S_ISREG(st.st_mode))
-		set_err(err, "%s: not a regular file", src);
+		buf_error(err, "%s: not a regular file", src);
 	else if (file_read_fd(fd, text, MAP_MAX_SOURCE) < 0)
-		set_err(err, "%s: cannot read: %s", src,
+		buf_error(err, "%s: cannot read: %s", src,
 			errno == EFBIG ? "file too large" : strerror(errno));
 	else
 		r = 0;
@@ -499,7 +487,7 @@ static int open_tmp(const char *tmp, struct buf *err)
 		fd = open(tmp, flags, 0644);
 	}
 	if (fd < 0)
-		set_err(err, "%s: cannot create: %s", tmp, strerror(errno));
+		buf_error(err, "%s: cannot create: %s", tmp, strerror(errno));
 	return fd;
 }
 
@@ -525,7 +513,7 @@ static int commit_tmp(int fd, const char *tmp, const char *dest, struct compile 
 		goto fail;
 	return 0;
 fail:
-	set_err(err, "%s: cannot %s: %s", dest, what, strerror(errno));
+	buf_error(err, "%s: cannot %s: %s", dest, what, strerror(errno));
 	return -1;
 }
 
@@ -541,7 +529,7 @@ long map_compile(const char *src, const char *dest, unsigned flags, struct buf *
 	if (fd < 0)
 		goto out;
 	if (cdb_make_start(&c.cm, fd) < 0) {
-		set_err(err, "%s: cannot start map: %s", tmp.data, strerror(errno));
+		buf_error(err, "%s: cannot start map: %s", tmp.data, strerror(errno));
 	} else if (add_all(&c, &text, flags, err) < 0) {
 		cdb_make_finish(&c.cm); /* only to free its memory: the file goes */
 	} else if (commit_tmp(fd, tmp.data, dest, &c, err) == 0) {
