@@ -20,6 +20,7 @@
 #define PAUSE_MS 100           /* after EMFILE/ENFILE, before accepting again */
 #define STOP_GRACE_MS 5000     /* SIGTERM to children, then SIGKILL after this */
 #define TIMEOUT_KILL_S 5       /* -t: SIGTERM at the limit, SIGKILL this much later */
+#define PAUSE_LOG_S 10         /* one "pausing" line per this many seconds, not per retry */
 
 struct state {
 	const struct serve_opts *o;
@@ -27,6 +28,8 @@ struct state {
 	struct table limits;
 	int stopping;
 	struct timespec paused_until; /* accept paused while now < this */
+	struct timespec pause_logged; /* when the last "pausing" line was written */
+	unsigned long pauses;         /* pauses since then, not logged */
 };
 
 static struct timespec now_mono(void)
@@ -97,6 +100,26 @@ static void on_connection(struct state *s, int conn, const struct sockaddr *remo
 	start_child(s, conn, (struct sockaddr *)&local, remote);
 }
 
+/* Out of descriptors or memory: the connection waits in the backlog while
+ * children exit; retry in PAUSE_MS without flooding the log. */
+static void pause_accepting(struct state *s, int e)
+{
+	struct timespec now = now_mono();
+	if (s->pause_logged.tv_sec == 0 || ms_between(s->pause_logged, now) >= PAUSE_LOG_S * 1000) {
+		log_warn("accept: %s; pausing %d ms unlogged=%lu", strerror(e), PAUSE_MS, s->pauses);
+		s->pause_logged = now;
+		s->pauses = 0;
+	} else {
+		s->pauses++;
+	}
+	s->paused_until = now;
+	s->paused_until.tv_nsec += PAUSE_MS * 1000000L;
+	if (s->paused_until.tv_nsec >= 1000000000L) {
+		s->paused_until.tv_sec++;
+		s->paused_until.tv_nsec -= 1000000000L;
+	}
+}
+
 /* 1 to keep accepting on this socket, 0 to stop for now. */
 static int accept_one(struct state *s, int fd)
 {
@@ -114,16 +137,10 @@ static int accept_one(struct state *s, int fd)
 	case EHOSTDOWN: case ENONET: case EHOSTUNREACH: case EOPNOTSUPP: case ENETUNREACH:
 		return 1; /* that connection is gone; Linux reports its errors here */
 	case EMFILE: case ENFILE: case ENOBUFS: case ENOMEM:
-		log_warn("accept: %s; pausing %d ms", strerror(errno), PAUSE_MS);
-		s->paused_until = now_mono();
-		s->paused_until.tv_nsec += PAUSE_MS * 1000000L;
-		if (s->paused_until.tv_nsec >= 1000000000L) {
-			s->paused_until.tv_sec++;
-			s->paused_until.tv_nsec -= 1000000000L;
-		}
+		pause_accepting(s, errno);
 		return 0;
-	default:
-		log_error("accept: %s", strerror(errno));
+	default: /* unexpected: do not spin on it */
+		pause_accepting(s, errno);
 		return 0;
 	}
 }

@@ -15,6 +15,10 @@ from harness import BUILD, TOP, TempDirTestCase, process_alive, program
 NET_ROLE_USER = "estafette-net"
 BUSY = "421 4.7.0 Too many connections, try later\r\n"
 
+# A Python the net user may run (not one under /root).
+PYTHON = next((p for p in ("/usr/bin/python3", "/usr/local/bin/python3") if os.path.exists(p)),
+              sys.executable)
+
 # The service run per connection: its environment and open descriptors, then an echo.
 SERVICE = """#!%s -S
 import os, sys
@@ -29,8 +33,7 @@ sys.stdout.flush()
 line = sys.stdin.readline()
 sys.stdout.write("echo:" + line)
 sys.stdout.flush()
-""" % next((p for p in ("/usr/bin/python3", "/usr/local/bin/python3") if os.path.exists(p)),
-          sys.executable)  # one the net user may run (not under /root)
+""" % PYTHON
 
 
 def ipv6_available():
@@ -304,6 +307,51 @@ class ListenerTest(TempDirTestCase):
         self.wait_log(r"timeout pid=\d+ ip=127\.0\.0\.1", timeout=10)
         self.wait_log(r"exit pid=\d+ ip=127\.0\.0\.1 status=sig15")
         self.assertEqual(c.read_all(), b"")
+        c.close()
+        self.stop(p)
+
+    def set_nofile(self, pid, n, as_user):
+        """The soft RLIMIT_NOFILE of pid, set, from a process of the same user (root here
+        may lack CAP_SYS_RESOURCE, which prlimit on another user's process needs)."""
+        code = ("import resource as r; hard = r.prlimit(%d, r.RLIMIT_NOFILE)[1]; "
+                "r.prlimit(%d, r.RLIMIT_NOFILE, (%d, hard))" % (pid, pid, n))
+        r = subprocess.run([PYTHON, "-c", code], preexec_fn=as_user, capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_out_of_descriptors_pauses_then_recovers(self):
+        as_user = None
+        if os.geteuid() == 0:  # run the listener unprivileged, as a user we can prlimit
+            net = pwd.getpwnam(NET_ROLE_USER)
+
+            def as_user():
+                os.setgroups([])
+                os.setgid(net.pw_gid)
+                os.setuid(net.pw_uid)
+        p = self.start(addrs=["127.0.0.1"], preexec_fn=as_user)
+        # room for 0-2, the signalfd and the socket: none for accept()
+        self.set_nofile(p.pid, 5, as_user)
+        c = Client("127.0.0.1", self.port)  # completes in the kernel's backlog
+        self.wait_log(r"warning: accept: Too many open files; pausing 100 ms")
+        time.sleep(0.5)
+        self.assertEqual(len(re.findall("pausing", self.logtext())), 1, "log flooded")
+        self.assertIsNone(p.poll())
+        self.set_nofile(p.pid, 64, as_user)
+        self.assertEqual(c.env()["PROTO"], "TCP")
+        c.close()
+        self.assertEqual(self.stop(p), 0)
+
+    def test_remote_host_only_with_h(self):
+        try:
+            name = socket.gethostbyaddr("127.0.0.1")[0]
+            confirmed = "127.0.0.1" in socket.gethostbyname_ex(name)[2]
+        except OSError:
+            self.skipTest("127.0.0.1 has no name here")
+        if not confirmed:
+            self.skipTest("the name of 127.0.0.1 does not resolve back to it")
+        p = self.start("-h")
+        c = Client("127.0.0.1", self.port)
+        self.assertEqual(c.env()["TCPREMOTEHOST"], name)
         c.close()
         self.stop(p)
 
