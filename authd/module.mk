@@ -1,3 +1,8 @@
 # authd: authentication service and its tools.
 PROGRAMS += userdbpw
 userdbpw_SRCS := authd/userdbpw.c
+PROGRAMS += authd
+authd_SRCS := authd/main.c authd/session.c authd/protocol.c authd/failures.c \
+	authd/backend.c authd/backend_userdb.c authd/udb.c
+PROGRAMS += userdb
+userdb_SRCS := authd/userdb.c authd/udb.c

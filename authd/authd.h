@@ -1,0 +1,31 @@
+/* authd: the daemon's settings and the per-connection entry point. */
+#ifndef ESTAFETTE_AUTHD_AUTHD_H
+#define ESTAFETTE_AUTHD_AUTHD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct backend;
+struct backend_ops;
+
+#define AUTHD_MAX_BACKENDS 8
+
+struct authd {
+	const struct backend_ops *ops[AUTHD_MAX_BACKENDS];
+	struct backend *be[AUTHD_MAX_BACKENDS];
+	size_t nbackends;
+	uint64_t fail_delay_ms;      /* before answering a failed AUTH */
+	uint64_t timeout_s;          /* a whole connection */
+	uint64_t max_connections;
+	uint64_t max_user_failures;  /* within failure_window; 0 = no limit */
+	uint64_t max_ip_failures;
+	uint64_t failure_window_s;
+	uid_t self_uid;              /* ENUM is for root and this uid */
+	char *dummy_hash;            /* verified against for unknown users: same timing */
+};
+
+/* Serve one connection (requests until EOF, an error or the timeout). */
+void session_serve(const struct authd *d, int fd, uid_t peer_uid);
+
+#endif

@@ -1,0 +1,53 @@
+/* backend: the registry of authd's backends and the account record. */
+#include "backend.h"
+
+#include <string.h>
+
+static const struct backend_ops *const all[] = {
+	&backend_userdb,
+};
+
+const char *const backend_settings[] = {
+	"userdb.file",
+	NULL,
+};
+
+const struct backend_ops *backend_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+		if (strcmp(all[i]->name, name) == 0)
+			return all[i];
+	return NULL;
+}
+
+static void wipe(struct buf *b)
+{
+	if (b->data)
+		explicit_bzero(b->data, b->cap);
+	buf_reset(b);
+}
+
+void backend_account_reset(struct backend_account *a)
+{
+	buf_reset(&a->address);
+	buf_reset(&a->home);
+	buf_reset(&a->maildir);
+	buf_reset(&a->quota);
+	buf_reset(&a->options);
+	wipe(&a->systempw);
+	wipe(&a->servicepw);
+	a->uid = 0;
+	a->gid = 0;
+}
+
+void backend_account_free(struct backend_account *a)
+{
+	backend_account_reset(a);
+	buf_free(&a->address);
+	buf_free(&a->home);
+	buf_free(&a->maildir);
+	buf_free(&a->quota);
+	buf_free(&a->options);
+	buf_free(&a->systempw);
+	buf_free(&a->servicepw);
+}

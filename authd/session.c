@@ -1,0 +1,264 @@
+/* session: one client connection of authd, in its own process.
+ *
+ * Trusts the peer only as far as main.c's SO_PEERCRED check: requests are
+ * parsed strictly (protocol.c), credentials are never logged, a failed AUTH is
+ * answered only after the configured delay (this process sleeps, nobody else
+ * waits), and failures are counted per user and per IP (failures.c). */
+#include "authd.h"
+#include "backend.h"
+#include "failures.h"
+#include "io.h"
+#include "log.h"
+#include "passwd.h"
+#include "protocol.h"
+#include "authclient.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+struct session {
+	const struct authd *d;
+	struct io *io;
+	uid_t peer;
+	struct buf out;
+};
+
+static void sleep_ms(uint64_t ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Ask the backends in order. BACKEND_FOUND with *which set, NOTFOUND, ERROR. */
+static int find_account(const struct authd *d, const char *service, const char *user,
+			struct backend_account *a, size_t *which, struct buf *err)
+{
+	for (size_t i = 0; i < d->nbackends; i++) {
+		buf_reset(err);
+		int r = d->ops[i]->lookup(d->be[i], service, user, a, err);
+		if (r == BACKEND_NOTFOUND)
+			continue;
+		if (r == BACKEND_ERROR)
+			log_error("backend %s: %s", d->ops[i]->name, buf_cstr(err));
+		*which = i;
+		return r;
+	}
+	return BACKEND_NOTFOUND;
+}
+
+static void do_lookup(struct session *s, struct request *r)
+{
+	struct backend_account a;
+	struct buf err = BUF_INIT;
+	size_t which;
+	memset(&a, 0, sizeof a);
+	int res = find_account(s->d, buf_cstr(&r->service), buf_cstr(&r->user), &a, &which, &err);
+	if (res == BACKEND_FOUND)
+		protocol_format_account(&s->out, "OK", &a);
+	else if (res == BACKEND_NOTFOUND)
+		protocol_format_status(&s->out, "NO", "no such account");
+	else
+		protocol_format_status(&s->out, "TEMPFAIL", "account database unavailable");
+	log_debug("lookup service=%s user=%s result=%s", buf_cstr(&r->service), buf_cstr(&r->user),
+		  res == BACKEND_FOUND ? "found" : res == BACKEND_NOTFOUND ? "notfound" : "tempfail");
+	backend_account_free(&a);
+	buf_free(&err);
+}
+
+/* 1 match, 0 mismatch, -1 backend error. */
+static int check_password(const struct authd *d, size_t which, const char *service,
+			  const struct backend_account *a, const struct buf *pass, struct buf *err)
+{
+	if (d->ops[which]->verify)
+		return d->ops[which]->verify(d->be[which], service, a, pass->data, pass->len, err);
+	const struct buf *stored = a->servicepw.len ? &a->servicepw : &a->systempw;
+	return passwd_verify(pass->data, pass->len, stored->len ? stored->data : "") ? 1 : 0;
+}
+
+static int service_disabled(const struct backend_account *a, const char *service)
+{
+	struct account tmp = ACCOUNT_INIT;
+	char opt[48];
+	tmp.options = a->options.data ? a->options.data : (char *)"";
+	size_t n = strlen(service);
+	memcpy(opt, "disable-", 8);
+	memcpy(opt + 8, service, n + 1);
+	return account_has_option(&tmp, opt);
+}
+
+/* Outcome of an AUTH, for the reply and the log. */
+struct verdict {
+	const char *status;  /* OK, NO, TEMPFAIL */
+	const char *reason;  /* for the log: ok, badpass, nouser, ratelimit, disabled, backend */
+};
+
+static struct verdict authenticate(struct session *s, struct request *r, struct backend_account *a)
+{
+	const struct authd *d = s->d;
+	const char *svc = buf_cstr(&r->service), *user = buf_cstr(&r->user);
+	struct buf err = BUF_INIT;
+	struct verdict v = { "NO", "badpass" };
+	size_t which;
+	if (failures_over("user", r->user.data, r->user.len, (unsigned)d->max_user_failures,
+			  (unsigned)d->failure_window_s) ||
+	    (!buf_eq_str(&r->ip, "-") &&
+	     failures_over("ip", r->ip.data, r->ip.len, (unsigned)d->max_ip_failures,
+			   (unsigned)d->failure_window_s))) {
+		v.reason = "ratelimit";
+		goto out;
+	}
+	int res = find_account(d, svc, user, a, &which, &err);
+	if (res == BACKEND_ERROR) {
+		v = (struct verdict){ "TEMPFAIL", "backend" };
+	} else if (res == BACKEND_NOTFOUND) {
+		passwd_verify(r->pass.data, r->pass.len, d->dummy_hash); /* same time as a real check */
+		v.reason = "nouser";
+	} else {
+		int ok = check_password(d, which, svc, a, &r->pass, &err);
+		if (ok < 0) {
+			log_error("backend %s: %s", d->ops[which]->name, buf_cstr(&err));
+			v = (struct verdict){ "TEMPFAIL", "backend" };
+		} else if (ok && service_disabled(a, svc)) {
+			v.reason = "disabled";
+		} else if (ok) {
+			v = (struct verdict){ "OK", "ok" };
+		}
+	}
+out:
+	buf_free(&err);
+	return v;
+}
+
+static void do_auth(struct session *s, struct request *r)
+{
+	const struct authd *d = s->d;
+	struct backend_account a;
+	memset(&a, 0, sizeof a);
+	struct verdict v = authenticate(s, r, &a);
+	unsigned window = (unsigned)d->failure_window_s;
+	if (strcmp(v.status, "OK") == 0) {
+		failures_clear("user", r->user.data, r->user.len);
+		protocol_format_account(&s->out, "OK", &a);
+		log_info("auth ok service=%s user=%s ip=%s", buf_cstr(&r->service),
+			 buf_cstr(&r->user), buf_cstr(&r->ip));
+	} else {
+		if (strcmp(v.status, "NO") == 0 && strcmp(v.reason, "ratelimit") != 0) {
+			failures_add("user", r->user.data, r->user.len, window);
+			if (!buf_eq_str(&r->ip, "-"))
+				failures_add("ip", r->ip.data, r->ip.len, window);
+		}
+		log_info("auth fail service=%s user=%s ip=%s reason=%s", buf_cstr(&r->service),
+			 buf_cstr(&r->user), buf_cstr(&r->ip), v.reason);
+		if (strcmp(v.status, "NO") == 0) {
+			sleep_ms(d->fail_delay_ms);
+			protocol_format_status(&s->out, "NO", strcmp(v.reason, "disabled") == 0
+				? "service disabled for this account" : "authentication failed");
+		} else {
+			protocol_format_status(&s->out, "TEMPFAIL", "account database unavailable");
+		}
+	}
+	backend_account_free(&a);
+}
+
+struct enum_ctx {
+	struct session *s;
+	unsigned long count;
+};
+
+static int enum_one(void *ctx, const struct backend_account *a)
+{
+	struct enum_ctx *e = ctx;
+	protocol_format_account(&e->s->out, "ACCOUNT", a);
+	e->count++;
+	if (e->s->out.len > 64 * 1024) {
+		io_write(e->s->io, e->s->out.data, e->s->out.len);
+		buf_reset(&e->s->out);
+		if (io_flush(e->s->io) != IO_OK)
+			return 1;
+	}
+	return 0;
+}
+
+static void do_enum(struct session *s)
+{
+	if (s->peer != 0 && s->peer != s->d->self_uid) {
+		protocol_format_status(&s->out, "NO", "ENUM is for root only");
+		return;
+	}
+	struct enum_ctx e = { s, 0 };
+	struct buf err = BUF_INIT;
+	for (size_t i = 0; i < s->d->nbackends; i++) {
+		if (s->d->ops[i]->enumerate == NULL)
+			continue;
+		if (s->d->ops[i]->enumerate(s->d->be[i], enum_one, &e, &err) < 0) {
+			log_error("backend %s: %s", s->d->ops[i]->name, buf_cstr(&err));
+			protocol_format_status(&s->out, "TEMPFAIL", "account database unavailable");
+			buf_free(&err);
+			return;
+		}
+	}
+	buf_printf(&s->out, "OK count=%lu\n", e.count);
+	buf_free(&err);
+}
+
+/* One request line; 0 to go on, -1 to close the connection. */
+static int handle(struct session *s, const struct buf *line)
+{
+	struct request r;
+	const char *why = "malformed request";
+	memset(&r, 0, sizeof r);
+	int rc = 0;
+	if (protocol_parse(line->data ? line->data : "", line->len, &r, &why) < 0) {
+		log_warn("bad request from uid %lu: %s", (unsigned long)s->peer, why);
+		protocol_format_status(&s->out, "BAD", why);
+		rc = -1;
+	} else if (r.type == REQ_LOOKUP) {
+		do_lookup(s, &r);
+	} else if (r.type == REQ_AUTH) {
+		do_auth(s, &r);
+	} else if (r.type == REQ_ENUM) {
+		do_enum(s);
+	} else {
+		protocol_format_status(&s->out, "NO", "password changes are not supported; use userdb(8)");
+	}
+	request_free(&r);
+	return rc;
+}
+
+void session_serve(const struct authd *d, int fd, uid_t peer_uid)
+{
+	struct session s = { d, io_new(fd, fd), peer_uid, BUF_INIT };
+	struct buf line = BUF_INIT;
+	if (s.io == NULL)
+		return;
+	io_set_deadline(s.io, (int64_t)d->timeout_s * 1000);
+	io_set_max_line(s.io, AUTHCLIENT_MAX_LINE);
+	for (;;) {
+		enum io_status st = io_read_line(s.io, &line);
+		int stop = 0;
+		if (st == IO_TOOLONG) {
+			log_warn("request too long from uid %lu", (unsigned long)peer_uid);
+			protocol_format_status(&s.out, "BAD", "request too long");
+			stop = 1;
+		} else if (st != IO_OK) {
+			if (st == IO_TIMEOUT)
+				log_info("connection from uid %lu timed out", (unsigned long)peer_uid);
+			break;
+		} else {
+			stop = handle(&s, &line) < 0;
+		}
+		io_write(s.io, s.out.data, s.out.len);
+		if (line.data)
+			explicit_bzero(line.data, line.cap);
+		buf_reset(&s.out);
+		if (io_flush(s.io) != IO_OK || stop)
+			break;
+	}
+	if (line.data)
+		explicit_bzero(line.data, line.cap);
+	buf_free(&line);
+	buf_free(&s.out);
+	io_free(s.io);
+}
