@@ -128,6 +128,15 @@ static void setup(struct submit *s)
 	read_limits(s);
 }
 
+static void cleanup(struct submit *s)
+{
+	queue_env_free(&s->env);
+	for (int k = 0; k < H_COUNT; k++)
+		free(s->h[k]);
+	buf_free(&s->me);
+	buf_free(&s->in.b);
+}
+
 int main(int argc, char **argv)
 {
 	static struct submit s;
@@ -157,5 +166,8 @@ int main(int argc, char **argv)
 	int ok;
 	buf_printf(&line, "250 2.0.0 Ok: queued as %s\n", s.env.id);
 	reply_line(line.data, line.len, &ok);
+	buf_free(&line);
+	buf_free(&err);
+	cleanup(&s);
 	return ok ? SUBMIT_EX_OK : SUBMIT_EX_TEMPFAIL;
 }
