@@ -22,6 +22,7 @@ struct session {
 	struct io *io;
 	uid_t peer;
 	struct buf out;
+	struct buf fkey; /* the user as counted for failures: lowercased, so case cannot evade */
 };
 
 static void sleep_ms(uint64_t ms)
@@ -101,7 +102,7 @@ static struct verdict authenticate(struct session *s, struct request *r, struct 
 	struct buf err = BUF_INIT;
 	struct verdict v = { "NO", "badpass" };
 	size_t which;
-	if (failures_over("user", r->user.data, r->user.len, (unsigned)d->max_user_failures,
+	if (failures_over("user", s->fkey.data, s->fkey.len, (unsigned)d->max_user_failures,
 			  (unsigned)d->failure_window_s) ||
 	    (!buf_eq_str(&r->ip, "-") &&
 	     failures_over("ip", r->ip.data, r->ip.len, (unsigned)d->max_ip_failures,
@@ -136,16 +137,20 @@ static void do_auth(struct session *s, struct request *r)
 	const struct authd *d = s->d;
 	struct backend_account a;
 	memset(&a, 0, sizeof a);
+	buf_set(&s->fkey, r->user.data, r->user.len);
+	for (size_t i = 0; i < s->fkey.len; i++)
+		if (s->fkey.data[i] >= 'A' && s->fkey.data[i] <= 'Z')
+			s->fkey.data[i] = (char)(s->fkey.data[i] - 'A' + 'a');
 	struct verdict v = authenticate(s, r, &a);
 	unsigned window = (unsigned)d->failure_window_s;
 	if (strcmp(v.status, "OK") == 0) {
-		failures_clear("user", r->user.data, r->user.len);
+		failures_clear("user", s->fkey.data, s->fkey.len);
 		protocol_format_account(&s->out, "OK", &a);
 		log_info("auth ok service=%s user=%s ip=%s", buf_cstr(&r->service),
 			 buf_cstr(&r->user), buf_cstr(&r->ip));
 	} else {
 		if (strcmp(v.status, "NO") == 0 && strcmp(v.reason, "ratelimit") != 0) {
-			failures_add("user", r->user.data, r->user.len, window);
+			failures_add("user", s->fkey.data, s->fkey.len, window);
 			if (!buf_eq_str(&r->ip, "-"))
 				failures_add("ip", r->ip.data, r->ip.len, window);
 		}
@@ -229,7 +234,7 @@ static int handle(struct session *s, const struct buf *line)
 
 void session_serve(const struct authd *d, int fd, uid_t peer_uid)
 {
-	struct session s = { d, io_new(fd, fd), peer_uid, BUF_INIT };
+	struct session s = { d, io_new(fd, fd), peer_uid, BUF_INIT, BUF_INIT };
 	struct buf line = BUF_INIT;
 	if (s.io == NULL)
 		return;
@@ -260,5 +265,6 @@ void session_serve(const struct authd *d, int fd, uid_t peer_uid)
 		explicit_bzero(line.data, line.cap);
 	buf_free(&line);
 	buf_free(&s.out);
+	buf_free(&s.fkey);
 	io_free(s.io);
 }

@@ -457,6 +457,38 @@ static int cmd_compile(const struct db *db)
 	return 0;
 }
 
+static void db_free(struct db *db)
+{
+	for (size_t k = 0; k < db->n; k++) {
+		explicit_bzero(db->lines[k].text, db->lines[k].len);
+		free(db->lines[k].text);
+	}
+	free(db->lines);
+}
+
+static int run(struct db *db, int argc, char **argv)
+{
+	const char *cmd = argv[0];
+	if (strcmp(cmd, "list") == 0 && argc == 1)
+		return cmd_list(db);
+	if ((strcmp(cmd, "compile") == 0 || strcmp(cmd, "makeuserdb") == 0) && argc == 1)
+		return cmd_compile(db);
+	if (argc < 2)
+		usage();
+	const char *addr = cmd, *verb = argv[1];
+	int rest = argc - 2;
+	char **rargv = argv + 2;
+	if (strcmp(verb, "set") == 0)
+		return cmd_set(db, addr, rest, rargv);
+	if (strcmp(verb, "unset") == 0 && rest > 0)
+		return cmd_unset(db, addr, rest, rargv);
+	if (strcmp(verb, "del") == 0 && rest == 0)
+		return cmd_del(db, addr);
+	if (strcmp(verb, "passwd") == 0)
+		return cmd_passwd(db, addr, rest, rargv);
+	usage();
+}
+
 int main(int argc, char **argv)
 {
 	const char *file = NULL;
@@ -479,23 +511,8 @@ int main(int argc, char **argv)
 	struct db db = { NULL, 0, 0, NULL };
 	umask(077);
 	db_load(&db, buf_cstr(&path));
-	const char *cmd = argv[i];
-	if (strcmp(cmd, "list") == 0 && i + 1 == argc)
-		return cmd_list(&db);
-	if ((strcmp(cmd, "compile") == 0 || strcmp(cmd, "makeuserdb") == 0) && i + 1 == argc)
-		return cmd_compile(&db);
-	if (i + 1 >= argc)
-		usage();
-	const char *addr = cmd, *verb = argv[i + 1];
-	int rest = argc - i - 2;
-	char **rargv = argv + i + 2;
-	if (strcmp(verb, "set") == 0)
-		return cmd_set(&db, addr, rest, rargv);
-	if (strcmp(verb, "unset") == 0 && rest > 0)
-		return cmd_unset(&db, addr, rest, rargv);
-	if (strcmp(verb, "del") == 0 && rest == 0)
-		return cmd_del(&db, addr);
-	if (strcmp(verb, "passwd") == 0)
-		return cmd_passwd(&db, addr, rest, rargv);
-	usage();
+	int rc = run(&db, argc - i, argv + i);
+	db_free(&db);
+	buf_free(&path);
+	return rc;
 }

@@ -270,6 +270,25 @@ class AuthdTest(TempDirTestCase):
         s.close()
         self.assertIsNone(self.proc.poll())
 
+    def test_timeout_and_connection_limit(self):
+        self.stop()
+        self.write_conf("timeout = 1s\nmax_connections = 2\n")
+        self.start()
+        idle = []
+        for _ in range(2):
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(self.sock)
+            idle.append(s)
+        time.sleep(0.2)
+        start = time.time()
+        # served only once an idle connection has timed out and freed its place
+        self.assertTrue(self.request("LOOKUP smtp joe@example.test").startswith("OK "))
+        self.assertGreaterEqual(time.time() - start, 0.5)
+        for s in idle:
+            s.settimeout(5)
+            self.assertEqual(s.recv(100), b"")  # closed by authd
+            s.close()
+
     def test_enum_and_passwd(self):
         r = self.request("ENUM")
         lines = r.splitlines()
