@@ -32,7 +32,12 @@ static struct backend *udb_open(const struct config_env *conf, struct buf *err)
 	const char *file;
 	config_env_string(conf, "userdb.file", "userdb.cdb", &file);
 	config_path(&be->path, file);
-	be->map = map_open(buf_cstr(&be->path), NULL); /* may fail now; retried per lookup */
+	struct buf why = BUF_INIT;
+	be->map = map_open(buf_cstr(&be->path), &why); /* may fail now; retried per lookup */
+	if (be->map == NULL)
+		log_warn("userdb: %s (lookups answer TEMPFAIL until userdb(8) compiles it)",
+			 buf_cstr(&why));
+	buf_free(&why);
 	return be;
 }
 
