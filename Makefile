@@ -40,8 +40,8 @@ LDLIBS_ALL   := $(PKG_LIBS) $(LDLIBS)
 LIB_SRCS   := $(filter-out %_test.c,$(wildcard lib/*.c))
 LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB_A      := $(BUILD)/libestafette.a
-UNIT_SRCS  := $(wildcard lib/*_test.c)
-UNIT_BINS  := $(UNIT_SRCS:lib/%.c=$(BUILD)/tests/%)
+UNIT_SRCS  := $(sort $(wildcard lib/*_test.c */*_test.c))
+UNIT_BINS  := $(UNIT_SRCS:%.c=$(BUILD)/tests/%)
 UNIT_RUNNER_OBJ := $(BUILD)/tests/unit/unit.o
 
 PROGRAMS :=
@@ -64,15 +64,22 @@ $(LIB_A): $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/tests/%_test: $(BUILD)/lib/%_test.o $(UNIT_RUNNER_OBJ) $(LIB_A)
+# lib/NAME_test.c tests lib/NAME.c (in the library). DIR/NAME_test.c in a program's
+# directory tests DIR/NAME.c; a module.mk adds any further objects such a test needs as
+# prerequisites: $(BUILD)/tests/DIR/NAME_test: $(BUILD)/DIR/other.o
+$(BUILD)/tests/lib/%_test: $(BUILD)/lib/%_test.o $(UNIT_RUNNER_OBJ) $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(LIB_A) $(LDLIBS_ALL)
+
+$(BUILD)/tests/%_test: $(BUILD)/%_test.o $(BUILD)/%.o $(UNIT_RUNNER_OBJ) $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(LIB_A) $(LDLIBS_ALL)
 
 $(BUILD)/tests/unit/unit.o: tests/unit/unit.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) -Itests/unit $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 
-$(BUILD)/lib/%_test.o: lib/%_test.c
+$(BUILD)/%_test.o: %_test.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) -Itests/unit $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 

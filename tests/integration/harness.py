@@ -1,6 +1,7 @@
 """Shared helpers of the integration tests: where the build is, free ports, and a
 sandbox instance (scripts/sandbox) started in a temporary directory."""
 
+import base64
 import os
 import random
 import shutil
@@ -29,6 +30,27 @@ def process_alive(pid):
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def authd_request(sock_path, line, timeout=10):
+    """One request to authd's socket (authd(8)); returns the reply line."""
+    data = line if isinstance(line, bytes) else line.encode()
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(timeout)
+        s.connect(sock_path)
+        s.sendall(data + b"\n")
+        reply = b""
+        while not reply.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    return reply.decode()
+
+
+def sasl_plain(user, password):
+    """The base64 SASL PLAIN response for user and password."""
+    return base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode()).decode()
 
 
 def port_free(port):

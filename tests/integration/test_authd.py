@@ -11,7 +11,7 @@ import subprocess
 import threading
 import time
 
-from harness import TOP, BUILD_DIR, TempDirTestCase, process_alive
+from harness import TOP, BUILD_DIR, TempDirTestCase, authd_request, process_alive, sasl_plain
 
 AS_ROOT = os.geteuid() == 0
 PASSWORDS = {"joe@example.test": "Joe-s3cret pass", "Ann@example.test": "ann-PW-42",
@@ -23,8 +23,7 @@ def b64(data):
     return base64.b64encode(data).decode()
 
 
-def plain(user, password):
-    return b64(b"\0" + user.encode() + b"\0" + password.encode())
+plain = sasl_plain
 
 
 class AuthdTest(TempDirTestCase):
@@ -111,18 +110,7 @@ class AuthdTest(TempDirTestCase):
             return f.read().decode(errors="replace")
 
     def request(self, line, timeout=10):
-        data = line if isinstance(line, bytes) else line.encode()
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(timeout)
-            s.connect(self.sock)
-            s.sendall(data + b"\n")
-            reply = b""
-            while not reply.endswith(b"\n"):
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                reply += chunk
-        return reply.decode()
+        return authd_request(self.sock, line, timeout)
 
     def fields(self, reply):
         self.assertTrue(reply.startswith("OK "), reply)

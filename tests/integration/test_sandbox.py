@@ -7,7 +7,8 @@ import stat
 import subprocess
 import warnings
 
-from harness import TOP, BUILD_DIR, Sandbox, TempDirTestCase, free_base_port, process_alive
+from harness import (TOP, BUILD_DIR, Sandbox, TempDirTestCase, authd_request, free_base_port,
+                     process_alive, sasl_plain)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -56,6 +57,15 @@ class SandboxTest(TempDirTestCase):
             st = os.stat(os.path.join(root, "etc/estafette/userdb"))
             self.assertEqual(stat.S_IMODE(st.st_mode), 0o600)
             self.assertTrue(os.path.exists(os.path.join(root, "var/run/estafette/sandbox.pid")))
+            # every account logs in with its full address and password, through authd
+            sock = os.path.join(root, "var/run/estafette/authd/socket")
+            for address, password in sb.accounts.items():
+                r = authd_request(sock, f"AUTH imap PLAIN 127.0.0.1 {sasl_plain(address, password)}")
+                self.assertTrue(r.startswith("OK "), (address, r))
+                self.assertIn("Maildir", r)
+            r = authd_request(sock, "AUTH imap PLAIN 127.0.0.1 " +
+                              sasl_plain("alice@example.org", "wrong"))
+            self.assertTrue(r.startswith("NO"), r)
         self.assertEqual(sb.proc.returncode, 0)
         self.assertFalse(os.path.exists(os.path.join(root, "var/run/estafette/sandbox.pid")))
 
