@@ -1,0 +1,179 @@
+/* courierd: where a recipient goes (courierd(8) ROUTING).
+ *
+ * A domain listed in locals (default: me) is local: the address is looked up
+ * in the aliases map (full address, then the local part), then as an account
+ * in authd; failing both, without its extension (user-ext, user+ext: the
+ * first delimiter splits). authd's TEMPFAIL defers, never bounces. Any other
+ * domain goes to the remote module. Trusts its configuration and authd. */
+#include "courierd.h"
+#include "aliases.h"
+#include "alloc.h"
+#include "authclient.h"
+#include "log.h"
+#include "map.h"
+#include "paths.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <strings.h>
+
+#define LOOKUP_TIMEOUT_MS 10000
+
+static struct map *amap;
+static int amap_tried;
+
+void route_init(struct cd_route_result *r)
+{
+	memset(r, 0, sizeof *r);
+}
+
+void route_free(struct cd_route_result *r)
+{
+	buf_free(&r->account);
+	buf_free(&r->ext);
+	buf_free(&r->dest);
+	buf_free(&r->text);
+}
+
+void route_reopen(void)
+{
+	if (amap)
+		map_close(amap);
+	amap = NULL;
+	amap_tried = 0;
+}
+
+static void set(struct cd_route_result *r, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void set(struct cd_route_result *r, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	memcpy(r->code, code, 4);
+	buf_reset(&r->text);
+	va_start(ap, fmt);
+	buf_vprintf(&r->text, fmt, ap);
+	va_end(ap);
+}
+
+static int is_local_domain(const char *d)
+{
+	if (cd_conf.locals.count == 0)
+		return strcasecmp(d, buf_cstr(&cd_conf.me)) == 0;
+	for (size_t i = 0; i < cd_conf.locals.count; i++)
+		if (strcasecmp(d, cd_conf.locals.items[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* MAP_FOUND with the targets in value, MAP_NOTFOUND, MAP_ERROR. */
+static int alias_find(const char *local, size_t llen, const char *domain, struct buf *value)
+{
+	if (!amap_tried) {
+		struct buf path = BUF_INIT, err = BUF_INIT;
+		amap_tried = 1;
+		config_path(&path, "aliases.cdb");
+		amap = map_open(buf_cstr(&path), &err);
+		if (amap == NULL && errno != ENOENT)
+			log_error("aliases: %s", buf_cstr(&err));
+		buf_free(&path);
+		buf_free(&err);
+	}
+	if (amap == NULL)
+		return MAP_NOTFOUND;
+	struct buf key = BUF_INIT;
+	buf_append(&key, local, llen);
+	buf_printf(&key, "@%s", domain);
+	int r = map_lookup_lower(amap, key.data, key.len, value);
+	if (r == MAP_NOTFOUND)
+		r = map_lookup_lower(amap, local, llen, value);
+	buf_free(&key);
+	return r;
+}
+
+/* 1 account found, 0 none, -1 tempfail (text set). */
+static int account_find(const char *local, size_t llen, const char *domain,
+			struct cd_route_result *r)
+{
+	struct buf req = BUF_INIT, user = BUF_INIT, reason = BUF_INIT;
+	struct account a = ACCOUNT_INIT;
+	buf_append(&user, local, llen);
+	buf_printf(&user, "@%s", domain);
+	buf_append_str(&req, "LOOKUP courierd ");
+	authclient_encode(&req, user.data, user.len);
+	int rc = authclient_request(NULL, buf_cstr(&req), LOOKUP_TIMEOUT_MS, &a, &reason);
+	if (rc == AUTHCLIENT_OK) {
+		buf_set_str(&r->account, a.address[0] ? a.address : buf_cstr(&user));
+		buf_reset(&r->dest);
+		buf_printf(&r->dest, "local:%s", buf_cstr(&r->account));
+	} else if (rc == AUTHCLIENT_TEMPFAIL) {
+		set(r, "451", "4.3.0 account lookup failed (%s), will retry", buf_cstr(&reason));
+	}
+	account_free(&a);
+	buf_free(&req);
+	buf_free(&user);
+	buf_free(&reason);
+	return rc == AUTHCLIENT_OK ? 1 : rc == AUTHCLIENT_NO ? 0 : -1;
+}
+
+/* Alias, then account, for local (llen bytes) at domain. 1 routed, 0 not
+ * found, -1 deferred. */
+static int try_name(const char *local, size_t llen, const char *domain,
+		    struct cd_route_result *r)
+{
+	int a = alias_find(local, llen, domain, &r->account);
+	if (a == MAP_ERROR) {
+		set(r, "451", "4.3.0 aliases map: %s", map_error(amap));
+		return -1;
+	}
+	if (a == MAP_FOUND) {
+		r->route = CD_ALIAS;
+		buf_reset(&r->dest);
+		buf_printf(&r->dest, "alias:");
+		buf_append(&r->dest, local, llen);
+		return 1;
+	}
+	int f = account_find(local, llen, domain, r);
+	if (f > 0)
+		r->route = CD_LOCAL;
+	return f;
+}
+
+static void route_local(const char *local, size_t llen, const char *domain,
+			struct cd_route_result *r)
+{
+	int f = try_name(local, llen, domain, r);
+	if (f != 0)
+		return;
+	size_t base = strcspn(local, cd_conf.delimiters);
+	if (base > 0 && base < llen) {
+		f = try_name(local, base, domain, r);
+		if (f > 0 && r->route == CD_LOCAL)
+			buf_set(&r->ext, local + base + 1, llen - base - 1);
+		if (f != 0)
+			return;
+	}
+	set(r, "550", "5.1.1 no such user here");
+}
+
+void route_rcpt(const char *addr, struct cd_route_result *r)
+{
+	const char *at = strrchr(addr, '@');
+	struct buf domain = BUF_INIT;
+	size_t llen = at ? (size_t)(at - addr) : strlen(addr);
+	buf_set_str(&domain, at ? at + 1 : buf_cstr(&cd_conf.me));
+	for (size_t i = 0; i < domain.len; i++)
+		domain.data[i] = (char)tolower((unsigned char)domain.data[i]);
+	r->code[0] = '\0';
+	if (!is_local_domain(buf_cstr(&domain))) {
+		r->route = CD_REMOTE;
+		buf_set_str(&r->account, buf_cstr(&domain));
+		buf_reset(&r->dest);
+		buf_printf(&r->dest, "remote:%s", buf_cstr(&domain));
+	} else {
+		r->route = CD_LOCAL;
+		route_local(addr, llen, buf_cstr(&domain), r);
+	}
+	buf_free(&domain);
+}

@@ -1,0 +1,5 @@
+# deliver: local delivery (deliver(8)): the root helper and the per-account program.
+PROGRAMS += deliver-spawn
+deliver-spawn_SRCS := deliver/spawn.c
+PROGRAMS += deliver
+deliver_SRCS := deliver/deliver.c deliver/targets.c deliver/dotfile.c
