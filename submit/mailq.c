@@ -74,7 +74,8 @@ static void collect(const char *qdir, struct ids *ids)
 	closedir(d);
 	for (const char *b = buckets; *b; b++)
 		list_bucket(buf_cstr(&ctl), *b, ids);
-	qsort(ids->v, ids->n, sizeof *ids->v, id_cmp);
+	if (ids->n > 1)
+		qsort(ids->v, ids->n, sizeof *ids->v, id_cmp);
 	buf_free(&ctl);
 }
 

@@ -5,6 +5,7 @@
 #include "sendmail.h"
 #include "base64.h"
 #include "date.h"
+#include "log.h"
 
 #include <string.h>
 #include <sys/random.h>
@@ -93,7 +94,7 @@ static void add_msgid(const struct sm_site *site, time_t now, struct buf *out)
 	while (got < sizeof r) {
 		ssize_t n = getrandom(r + got, sizeof r - got, 0);
 		if (n <= 0)
-			sm_die(SM_EX_TEMPFAIL, "getrandom failed");
+			log_fatal(SM_EX_TEMPFAIL, "getrandom failed");
 		got += (size_t)n;
 	}
 	buf_printf(out, "Message-ID: <%lld.", (long long)now);
