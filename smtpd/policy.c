@@ -84,7 +84,25 @@ static void reject(struct session *s, const struct buf *rcpt, const char *text)
 	reply_error(s, "%s", text);
 }
 
-/* A local address: ask authd unless checks are off. */
+static int lookup(const char *address, struct buf *why)
+{
+	struct account acct = ACCOUNT_INIT;
+	int r = authclient_lookup(NULL, "smtp", address, &acct, why);
+	account_free(&acct);
+	return r;
+}
+
+static int has_upper(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] >= 'A' && p[i] <= 'Z')
+			return 1;
+	return 0;
+}
+
+/* A local address: ask authd unless checks are off. Local parts are tried as
+ * given, then in lowercase (accounts are usually stored so; RFC 5321 2.4
+ * leaves their case to us). */
 static int policy_local(struct session *s, const struct addr *a, const struct buf *canon)
 {
 	const char *lp = a->local.data ? a->local.data : "";
@@ -95,10 +113,17 @@ static int policy_local(struct session *s, const struct addr *a, const struct bu
 	}
 	if (!s->conf->recipient_check || (ll == 10 && strncasecmp(lp, "postmaster", 10) == 0))
 		return 0;
-	struct account acct = ACCOUNT_INIT;
 	struct buf why = BUF_INIT;
-	int r = authclient_lookup(NULL, "smtp", canon->data, &acct, &why);
-	account_free(&acct);
+	int r = lookup(canon->data, &why);
+	if (r == AUTHCLIENT_NO && has_upper(lp, ll)) {
+		struct buf lower = BUF_INIT;
+		buf_set(&lower, canon->data, canon->len);
+		for (size_t i = 0; i < lower.len; i++) /* the domain is lowercase already */
+			if (lower.data[i] >= 'A' && lower.data[i] <= 'Z')
+				lower.data[i] = (char)(lower.data[i] - 'A' + 'a');
+		r = lookup(lower.data, &why);
+		buf_free(&lower);
+	}
 	if (r == AUTHCLIENT_TEMPFAIL)
 		log_warn("recipient check for %s: %s", canon->data, buf_cstr(&why));
 	buf_free(&why);
