@@ -559,7 +559,7 @@ int addr_split(const char *s, size_t len, struct addr_span *local,
 	}
 	local->p = s;
 	local->len = at;
-	domain->p = s + len;
+	domain->p = len ? s + len : s; /* s may be NULL when empty (a struct buf) */
 	domain->len = 0;
 	if (at == len)
 		return -1;
@@ -573,7 +573,7 @@ int addr_split_ext(const char *local, size_t len, const char *delims,
 {
 	user->p = local;
 	user->len = len;
-	ext->p = local + len;
+	ext->p = len ? local + len : local; /* local may be NULL when empty */
 	ext->len = 0;
 	if (!delims || !*delims)
 		return 0;

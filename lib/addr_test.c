@@ -495,6 +495,21 @@ TEST(addr_split_helpers)
 	CHECK_INT(u.len, 2);
 }
 
+/* An empty local part ("\"\"@example.com") is an empty struct buf whose data
+ * is NULL; splitting it must not compute NULL + 0 (found by fuzz/addr). */
+TEST(addr_split_empty_buf)
+{
+	struct addr a = ADDR_INIT;
+	struct addr_span u, e, l, d;
+	CHECK_INT(addr_parse_mailbox("\"\"@example.com", 14, 0, &a), ADDR_OK);
+	CHECK_INT(a.local.len, 0);
+	CHECK_INT(addr_split_ext(a.local.data, a.local.len, "-+", &u, &e), 0);
+	CHECK(u.len == 0 && e.len == 0 && e.p == a.local.data);
+	CHECK_INT(addr_split(NULL, 0, &l, &d), -1);
+	CHECK(l.len == 0 && d.len == 0 && d.p == NULL);
+	addr_free(&a);
+}
+
 TEST(addr_quote_local_minimal)
 {
 	struct buf b = BUF_INIT;
