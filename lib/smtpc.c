@@ -140,7 +140,7 @@ void smtpc_free(struct smtpc *c)
 
 static const char *smtpc_peer(const struct smtpc *c)
 {
-	return c->o->peer_name ? c->o->peer_name : "the server";
+	return c->o->label ? c->o->label : c->o->peer_name ? c->o->peer_name : "the server";
 }
 
 /* ---- replies ---- */
@@ -551,20 +551,25 @@ static int smtpc_param_ok(const char *s)
 	return 1;
 }
 
-static void smtpc_set(struct smtpc_rcpt *r, enum smtpc_outcome o, const struct buf *text)
+/* Decide r: with the server's current reply (rep) or our own reason. */
+static void smtpc_set(struct smtpc_rcpt *r, enum smtpc_outcome o, const struct buf *text,
+		      const struct smtpc_reply *rep)
 {
 	r->outcome = o;
+	r->code = rep ? rep->code : 0;
+	memcpy(r->enhanced, rep ? rep->enhanced : "", rep ? sizeof(r->enhanced) : 1);
 	buf_reset(&r->reply);
 	buf_append_buf(&r->reply, text);
 }
 
 /* Every recipient still undecided (and, if acc, accepted) gets o and text. */
 static void smtpc_set_open(struct smtpc_rcpt *rcpt, size_t n, const char *acc,
-			   enum smtpc_outcome o, const struct buf *text)
+			   enum smtpc_outcome o, const struct buf *text,
+			   const struct smtpc_reply *rep)
 {
 	for (size_t i = 0; i < n; i++)
 		if (acc ? acc[i] == 1 : rcpt[i].outcome == SMTPC_NEXT && rcpt[i].reply.len == 0)
-			smtpc_set(&rcpt[i], o, text);
+			smtpc_set(&rcpt[i], o, text, rep);
 }
 
 static void smtpc_mail_params(struct smtpc *c, const struct smtpc_msg *m, struct buf *p)
@@ -620,8 +625,10 @@ static void smtpc_rcpt_reply(struct smtpc *c, struct smtpc_rcpt *r, char *acc)
 				 strstr(r->notify, "SUCCESS") != NULL;
 		return;
 	}
-	smtpc_said(c, &r->reply, "RCPT TO");
-	r->outcome = smtpc_code_outcome(c->reply.code);
+	struct buf why = BUF_INIT;
+	smtpc_said(c, &why, "RCPT TO");
+	smtpc_set(r, smtpc_code_outcome(c->reply.code), &why, &c->reply);
+	buf_free(&why);
 }
 
 /* MAIL and RCPTs, pipelined when offered. Returns the number accepted, or
@@ -643,7 +650,7 @@ static long smtpc_envelope(struct smtpc *c, const struct smtpc_msg *m,
 	if (!mail_ok) {
 		struct buf why = BUF_INIT;
 		smtpc_said(c, &why, "MAIL FROM");
-		smtpc_set_open(rcpt, n, NULL, smtpc_code_outcome(c->reply.code), &why);
+		smtpc_set_open(rcpt, n, NULL, smtpc_code_outcome(c->reply.code), &why, &c->reply);
 		buf_free(&why);
 		if (!pipe)
 			return 0;
@@ -739,19 +746,20 @@ static void smtpc_deliver(struct smtpc *c, const struct smtpc_msg *m,
 			goto broken;
 		if (c->reply.code != 354) {
 			smtpc_said(c, &why, "DATA");
-			smtpc_set_open(rcpt, n, acc, smtpc_code_outcome(c->reply.code), &why);
+			smtpc_set_open(rcpt, n, acc, smtpc_code_outcome(c->reply.code), &why,
+				       &c->reply);
 			goto done;
 		}
 	}
 	if (smtpc_body(c, m, bdat) < 0)
 		goto broken;
 	smtpc_said(c, &why, bdat ? "BDAT" : "end of DATA");
-	smtpc_set_open(rcpt, n, acc, smtpc_code_outcome(c->reply.code), &why);
+	smtpc_set_open(rcpt, n, acc, smtpc_code_outcome(c->reply.code), &why, &c->reply);
 	if (bdat && c->reply.code != 250 && smtpc_rset(c) < 0)
 		c->broken = 1;
 	goto done;
 broken:
-	smtpc_set_open(rcpt, n, acc, SMTPC_NEXT, &c->err);
+	smtpc_set_open(rcpt, n, acc, SMTPC_NEXT, &c->err, NULL);
 done:
 	buf_free(&why);
 }
@@ -763,25 +771,27 @@ enum smtpc_outcome smtpc_send(struct smtpc *c, const struct smtpc_msg *m,
 	char *acc = xcalloc(n ? n : 1, 1);  /* 0 open, 1 accepted, 2 refused by us */
 	for (size_t i = 0; i < n; i++) {
 		rcpt[i].outcome = SMTPC_NEXT;
+		rcpt[i].code = 0;
+		rcpt[i].enhanced[0] = '\0';
 		rcpt[i].dsn_relayed = 0;
 		buf_reset(&rcpt[i].reply);
 		if (!smtpc_addr_ok(rcpt[i].addr)) {
 			acc[i] = 2;
 			buf_set_str(&why, "5.1.3 invalid recipient address");
-			smtpc_set(&rcpt[i], SMTPC_PERM, &why);
+			smtpc_set(&rcpt[i], SMTPC_PERM, &why, NULL);
 		}
 	}
 	if (c->broken) {
 		buf_error(&why, "the connection with %s is closed", smtpc_peer(c));
-		smtpc_set_open(rcpt, n, NULL, SMTPC_NEXT, &why);
+		smtpc_set_open(rcpt, n, NULL, SMTPC_NEXT, &why, NULL);
 	} else if (smtpc_precheck(c, m, &why) < 0) {
-		smtpc_set_open(rcpt, n, NULL, SMTPC_PERM, &why);
+		smtpc_set_open(rcpt, n, NULL, SMTPC_PERM, &why, NULL);
 	} else {
 		long accepted = smtpc_envelope(c, m, rcpt, n, acc);
 		if (accepted < 0)
-			smtpc_set_open(rcpt, n, NULL, SMTPC_NEXT, &c->err);
+			smtpc_set_open(rcpt, n, NULL, SMTPC_NEXT, &c->err, NULL);
 		else if (accepted == 0 && smtpc_rset(c) < 0)
-			smtpc_set_open(rcpt, n, NULL, SMTPC_NEXT, &c->err);
+			smtpc_set_open(rcpt, n, NULL, SMTPC_NEXT, &c->err, NULL);
 		else if (accepted > 0)
 			smtpc_deliver(c, m, rcpt, n, acc);
 	}

@@ -82,6 +82,8 @@ struct smtpc_options {
 	const char *helo;            /* our host name for EHLO/HELO */
 	const char *peer_name;       /* the server's name: TLS SNI and verification,
 				      * messages; may be NULL */
+	const char *label;           /* the server in messages ("mx.example[192.0.2.1]");
+				      * NULL: peer_name */
 	enum smtpc_tls tls;
 	SSL_CTX *tls_ctx;            /* needed unless tls is NONE */
 	const char *auth_user;       /* AUTH when both are set (smarthosts) */
@@ -109,7 +111,12 @@ struct smtpc_rcpt {
 	const char *orcpt;           /* DSN ORCPT value ("rfc822;xtext") or NULL */
 	/* results of smtpc_send */
 	enum smtpc_outcome outcome;
-	struct buf reply;            /* the deciding reply or our own reason */
+	int code;                    /* the deciding reply's code; 0: our own reason,
+				      * which then starts with a status code when
+				      * the outcome is SMTPC_PERM */
+	char enhanced[16];           /* its enhanced status code, or "" */
+	struct buf reply;            /* "LABEL said: REPLY (in reply to CMD)", or our
+				      * own reason */
 	int dsn_relayed;             /* accepted by a server without DSN while
 				      * NOTIFY asked for SUCCESS: "relayed" */
 };

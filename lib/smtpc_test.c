@@ -321,6 +321,9 @@ TEST(smtpc_pipelined_transaction)
 	CHECK(strstr(buf_cstr(&r[1].reply), "mx.test said: 450 4.2.0 busy (in reply to RCPT TO)"));
 	CHECK_INT(r[2].outcome, SMTPC_PERM);
 	CHECK(strstr(buf_cstr(&r[2].reply), "550-5.1.1 no such\n550 5.1.1 user") != NULL);
+	CHECK_INT(r[2].code, 550);
+	CHECK_STR(r[2].enhanced, "5.1.1");
+	CHECK_INT(r[0].code, 250);
 	CHECK_STR(smtpc_last_reply(f.c)->enhanced, "2.0.0");
 	/* the same connection carries the next message */
 	struct smtpc_rcpt d;
@@ -408,6 +411,8 @@ TEST(smtpc_unpipelined_and_all_refused)
 	CHECK_INT(r[0].outcome, SMTPC_TEMP);
 	CHECK_INT(r[1].outcome, SMTPC_TEMP);
 	CHECK(strstr(buf_cstr(&r[1].reply), "452 4.3.1 full (in reply to MAIL FROM)") != NULL);
+	CHECK_INT(r[1].code, 452);
+	CHECK_STR(r[1].enhanced, "4.3.1");
 	finish(&f);
 	for (int i = 0; i < 2; i++)
 		smtpc_rcpt_free(&r[i]);
