@@ -406,6 +406,18 @@ static enum addr_err parse_path_inner(const char *s, size_t len, unsigned flags,
 	return parse_mailbox_inner(s + skip, len - skip, flags, out);
 }
 
+/* The canonical form (A-labels, minimal quoting) can be longer than what was
+ * written (U-labels): it must fit in a path too, or the address we hand on
+ * would be refused when parsed again (found by fuzz/addr). */
+static enum addr_err check_canonical_len(const struct addr *a)
+{
+	struct buf tmp = BUF_INIT;
+	addr_format(&tmp, a, ADDR_FMT_ANGLE);
+	size_t n = tmp.len;
+	buf_free(&tmp);
+	return n > ADDR_MAX_PATH ? ADDR_ERR_PATH_TOO_LONG : ADDR_OK;
+}
+
 enum addr_err addr_parse_path(const char *arg, size_t len, unsigned flags,
 			      struct addr *out, size_t *rest)
 {
@@ -427,6 +439,8 @@ enum addr_err addr_parse_path(const char *arg, size_t len, unsigned flags,
 	if (e == ADDR_OK && (size_t)end - start + 1 > ADDR_MAX_PATH)
 		e = ADDR_ERR_PATH_TOO_LONG;
 	if (e == ADDR_OK)
+		e = check_canonical_len(out);
+	if (e == ADDR_OK)
 		e = path_rest(arg, len, (size_t)end, rest);
 	if (e != ADDR_OK)
 		addr_reset(out);
@@ -440,6 +454,8 @@ enum addr_err addr_parse_mailbox(const char *s, size_t len, unsigned flags,
 	enum addr_err e = parse_mailbox_inner(s, len, flags, out);
 	if (e == ADDR_OK && len > ADDR_MAX_PATH - 2)
 		e = ADDR_ERR_PATH_TOO_LONG;
+	if (e == ADDR_OK)
+		e = check_canonical_len(out);
 	if (e != ADDR_OK)
 		addr_reset(out);
 	return e;

@@ -541,3 +541,37 @@ TEST(addr_format_round_trips)
 		CHECK_STR(path(once, 0), once);
 	}
 }
+
+/* U-labels that fit in a path but whose A-label form does not: the canonical
+ * address would not parse again, so the original is refused (found by
+ * fuzz/addr). */
+TEST(addr_canonical_form_fits_path)
+{
+	struct buf in = BUF_INIT, mb = BUF_INIT;
+	struct addr a = ADDR_INIT;
+	/* a 64-octet local part and 25 labels "a\xc3\xa9" (3 octets each, but
+	 * 9 as the A-label "xn--a-bga"): 166 octets written, 316 canonical */
+	buf_append_str(&in, "<");
+	for (int i = 0; i < 64; i++)
+		buf_append_char(&in, 'a');
+	buf_append_str(&in, "@a\xc3\xa9");
+	for (int l = 1; l < 25; l++)
+		buf_append_str(&in, ".a\xc3\xa9");
+	buf_append_str(&in, ">");
+	CHECK(in.len <= ADDR_MAX_PATH);
+	CHECK_INT(addr_parse_path(in.data, in.len, ADDR_SMTPUTF8, &a, NULL),
+		  ADDR_ERR_PATH_TOO_LONG);
+	buf_set(&mb, in.data + 1, in.len - 2);
+	CHECK_INT(addr_parse_mailbox(mb.data, mb.len, ADDR_SMTPUTF8, &a),
+		  ADDR_ERR_PATH_TOO_LONG);
+	/* one such label is fine, and its canonical form parses again */
+	const char *one = "<u@\xce\xb1\xce\xb2\xce\xb3.example>";
+	CHECK_INT(addr_parse_path(one, strlen(one), ADDR_SMTPUTF8, &a, NULL), ADDR_OK);
+	struct buf out = BUF_INIT;
+	addr_format(&out, &a, ADDR_FMT_ANGLE);
+	CHECK_INT(addr_parse_path(out.data, out.len, 0, &a, NULL), ADDR_OK);
+	buf_free(&out);
+	buf_free(&in);
+	buf_free(&mb);
+	addr_free(&a);
+}
