@@ -332,6 +332,30 @@ class SendmailTest(TempDirTestCase):
             os.close(fd)
         self.assertLess(time.time() - t0, 20)
 
+    # ---- -bi, newaliases -----------------------------------------------------
+
+    def test_newaliases(self):
+        r = self.run_prog([], prog="sbin/newaliases")
+        self.assertEqual(r.returncode, 78, r.stderr)  # no aliases file
+        self.config("aliases", "# the list\npostmaster: root\nList: a@example.org, b,\n"
+                               "  \"|/bin/cat -n\", /tmp/file\n")
+        cdb = os.path.join(self.root, "etc/estafette/aliases.cdb")
+        for prog, args in (("sbin/newaliases", []), ("sbin/sendmail", ["-bi"]),
+                           ("sbin/sendmail", ["-I"])):
+            os.unlink(cdb) if os.path.exists(cdb) else None
+            r = self.run_prog(args, prog=prog)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn(b"2 aliases", r.stdout)
+            q = subprocess.run([os.path.join(BUILD_DIR, "bin/makemap"), "-q", "list", cdb],
+                               capture_output=True, timeout=30)
+            self.assertEqual(q.stdout, b"a@example.org\tb\t|/bin/cat -n\t/tmp/file\n")
+        # an error names the line and keeps the old map
+        self.config("aliases", "postmaster: root\nno colon here\n")
+        r = self.run_prog([], prog="sbin/newaliases")
+        self.assertEqual(r.returncode, 65, r.stderr)
+        self.assertIn(b"aliases:2:", r.stderr)
+        self.assertTrue(os.path.exists(cdb))
+
     # ---- as root: the installed tree with a setgid submit, run by nobody -------
 
     def test_installed_setgid_as_nobody(self):
