@@ -148,8 +148,9 @@ int sm_mailq(void)
 	return SM_EX_OK;
 }
 
-/* "q" into the trigger FIFO: courierd takes any byte as "look now" and a
- * 'q' as "retry the deferred messages too". Never blocks. */
+/* "q" into the trigger FIFO: courierd takes any byte as "look now" (a 'q'
+ * tells it that an administrator asked, should it ever treat that apart).
+ * Never blocks. */
 int sm_queue_run(const char *arg)
 {
 	struct buf path = BUF_INIT;

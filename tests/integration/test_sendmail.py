@@ -402,3 +402,19 @@ class SendmailTest(TempDirTestCase):
                            timeout=30)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn(qid.encode(), r.stdout)
+        # -q: the trigger FIFO is courierd's (0620, queue user and group)
+        import grp
+        fifo = os.path.join(prefix, "var/run/estafette/trigger")
+        os.mkfifo(fifo, 0o620)
+        os.chown(fifo, pwd.getpwnam("estafette").pw_uid, grp.getgrnam("estafette").gr_gid)
+        fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            r = subprocess.run([os.path.join(prefix, "sbin/sendmail"), "-q"], env=env,
+                               capture_output=True, preexec_fn=as_nobody, timeout=10)
+            self.assertEqual(r.returncode, 77, r.stderr)
+            r = subprocess.run([os.path.join(prefix, "sbin/sendmail"), "-q"], env=env,
+                               capture_output=True, timeout=10)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(os.read(fd, 10), b"q")
+        finally:
+            os.close(fd)
