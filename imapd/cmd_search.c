@@ -1,0 +1,362 @@
+/* cmd_search: SEARCH and UID SEARCH (RFC 3501 6.4.4). The criteria become a
+ * tree (nesting bounded by IMAPD_MAX_DEPTH, keys by SEARCH_MAX_KEYS), then
+ * every message is tested; a message is read only for keys that need its
+ * text. Text keys match case-insensitively (ASCII) on the raw message;
+ * decoding MIME and charsets for SEARCH is not done yet. */
+#include "imapd.h"
+
+#include "alloc.h"
+#include "date.h"
+#include "mime.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define SEARCH_MAX_KEYS 256
+
+enum skind { K_AND, K_OR, K_NOT, K_ALL, K_FLAG, K_UNFLAG, K_NEW, K_OLD, K_RECENT, K_LARGER,
+	     K_SMALLER, K_UID, K_SEQ, K_BEFORE, K_ON, K_SINCE, K_SBEFORE, K_SON, K_SSINCE,
+	     K_HEADER, K_BODY, K_TEXT };
+
+struct skey {
+	enum skind kind;
+	int a, b;          /* children (AND: first child; OR: two; NOT: one), -1 none */
+	int next;          /* next sibling in an AND list */
+	int flag;          /* Maildir letter */
+	uint64_t num;
+	struct seqset set;
+	struct buf field, value;
+};
+
+struct search {
+	struct skey k[SEARCH_MAX_KEYS];
+	int n;
+};
+
+static const struct {
+	const char *name;
+	enum skind kind;
+	int flag;
+} flag_keys[] = {
+	{ "ANSWERED", K_FLAG, 'R' },   { "DELETED", K_FLAG, 'T' },   { "FLAGGED", K_FLAG, 'F' },
+	{ "SEEN", K_FLAG, 'S' },       { "DRAFT", K_FLAG, 'D' },     { "UNANSWERED", K_UNFLAG, 'R' },
+	{ "UNDELETED", K_UNFLAG, 'T' }, { "UNFLAGGED", K_UNFLAG, 'F' }, { "UNSEEN", K_UNFLAG, 'S' },
+	{ "UNDRAFT", K_UNFLAG, 'D' },  { "ALL", K_ALL, 0 },          { "NEW", K_NEW, 0 },
+	{ "OLD", K_OLD, 0 },           { "RECENT", K_RECENT, 0 },
+};
+
+static const struct {
+	const char *name;
+	enum skind kind;
+	const char *field;
+} str_keys[] = {
+	{ "FROM", K_HEADER, "From" }, { "TO", K_HEADER, "To" },   { "CC", K_HEADER, "Cc" },
+	{ "BCC", K_HEADER, "Bcc" },   { "SUBJECT", K_HEADER, "Subject" },
+	{ "BODY", K_BODY, NULL },     { "TEXT", K_TEXT, NULL },
+};
+
+static const struct {
+	const char *name;
+	enum skind kind;
+} date_keys[] = {
+	{ "BEFORE", K_BEFORE }, { "ON", K_ON }, { "SINCE", K_SINCE },
+	{ "SENTBEFORE", K_SBEFORE }, { "SENTON", K_SON }, { "SENTSINCE", K_SSINCE },
+};
+
+static int new_key(struct search *se, struct parser *ps, enum skind kind)
+{
+	if (se->n >= SEARCH_MAX_KEYS) {
+		ps->err = "Too many search keys";
+		return -1;
+	}
+	struct skey *k = &se->k[se->n];
+	memset(k, 0, sizeof *k);
+	k->kind = kind;
+	k->a = k->b = k->next = -1;
+	return se->n++;
+}
+
+static int parse_key(struct session *s, struct search *se, struct parser *ps);
+
+/* Keys up to ')' or the end: an AND node. */
+static int parse_list(struct session *s, struct search *se, struct parser *ps, int paren)
+{
+	int node = new_key(se, ps, K_AND), last = -1;
+	if (node < 0)
+		return -1;
+	if (++ps->depth > IMAPD_MAX_DEPTH) {
+		ps->err = "Search criteria nested too deeply";
+		return -1;
+	}
+	for (int i = 0;; i++) {
+		if (paren ? p_peek(ps, ')') : ps->p == ps->end)
+			break;
+		if (i > 0 && p_sp(ps) < 0)
+			return -1;
+		int k = parse_key(s, se, ps);
+		if (k < 0)
+			return -1;
+		if (last < 0)
+			se->k[node].a = k;
+		else
+			se->k[last].next = k;
+		last = k;
+	}
+	ps->depth--;
+	if (last < 0) {
+		ps->err = "Missing search key";
+		return -1;
+	}
+	return node;
+}
+
+static int parse_word_key(struct session *s, struct search *se, struct parser *ps, const char *w)
+{
+	int k;
+	for (size_t i = 0; i < sizeof flag_keys / sizeof flag_keys[0]; i++)
+		if (strcasecmp(w, flag_keys[i].name) == 0) {
+			if ((k = new_key(se, ps, flag_keys[i].kind)) >= 0)
+				se->k[k].flag = flag_keys[i].flag;
+			return k;
+		}
+	if (strcasecmp(w, "KEYWORD") == 0 || strcasecmp(w, "UNKEYWORD") == 0) {
+		struct buf kw = BUF_INIT;
+		int ok = p_sp(ps) == 0 && p_atom(ps, &kw) == 0;
+		int letter = ok ? keywords_letter(s->sel, buf_cstr(&kw), 0) : 0;
+		buf_free(&kw);
+		if (!ok || (k = new_key(se, ps, w[0] == 'K' || w[0] == 'k' ? K_FLAG : K_UNFLAG)) < 0)
+			return -1;
+		se->k[k].flag = letter > 0 ? letter : 1; /* 1: a flag no message has */
+		return k;
+	}
+	for (size_t i = 0; i < sizeof str_keys / sizeof str_keys[0]; i++)
+		if (strcasecmp(w, str_keys[i].name) == 0) {
+			if ((k = new_key(se, ps, str_keys[i].kind)) < 0)
+				return -1;
+			if (str_keys[i].field)
+				buf_set_str(&se->k[k].field, str_keys[i].field);
+			return p_sp(ps) == 0 && p_astring(ps, &se->k[k].value) == 0 ? k : -1;
+		}
+	if (strcasecmp(w, "HEADER") == 0) {
+		if ((k = new_key(se, ps, K_HEADER)) < 0)
+			return -1;
+		return p_sp(ps) == 0 && p_astring(ps, &se->k[k].field) == 0 && p_sp(ps) == 0 &&
+		       p_astring(ps, &se->k[k].value) == 0 ? k : -1;
+	}
+	for (size_t i = 0; i < sizeof date_keys / sizeof date_keys[0]; i++)
+		if (strcasecmp(w, date_keys[i].name) == 0) {
+			struct buf d = BUF_INIT;
+			time_t day;
+			int ok = p_sp(ps) == 0 && p_astring(ps, &d) == 0 &&
+				 date_parse_imap_date(d.data, d.len, &day, NULL) == 0;
+			buf_free(&d);
+			if (!ok || (k = new_key(se, ps, date_keys[i].kind)) < 0)
+				return ok ? -1 : (ps->err = "Bad date", -1);
+			se->k[k].num = (uint64_t)day;
+			return k;
+		}
+	if (strcasecmp(w, "LARGER") == 0 || strcasecmp(w, "SMALLER") == 0) {
+		if ((k = new_key(se, ps, w[0] == 'L' || w[0] == 'l' ? K_LARGER : K_SMALLER)) < 0)
+			return -1;
+		return p_sp(ps) == 0 && p_number(ps, &se->k[k].num) == 0 ? k : -1;
+	}
+	if (strcasecmp(w, "UID") == 0) {
+		if ((k = new_key(se, ps, K_UID)) < 0)
+			return -1;
+		return p_sp(ps) == 0 && seqset_parse(ps, &se->k[k].set) == 0 ? k : -1;
+	}
+	if (strcasecmp(w, "NOT") == 0 || strcasecmp(w, "OR") == 0) {
+		int or = w[0] == 'O' || w[0] == 'o';
+		if ((k = new_key(se, ps, or ? K_OR : K_NOT)) < 0)
+			return -1;
+		if (++ps->depth > IMAPD_MAX_DEPTH * 4) {
+			ps->err = "Search criteria nested too deeply";
+			return -1;
+		}
+		int a = p_sp(ps) == 0 ? parse_key(s, se, ps) : -1;
+		int b = a >= 0 && or ? (p_sp(ps) == 0 ? parse_key(s, se, ps) : -1) : 0;
+		ps->depth--;
+		if (a < 0 || b < 0)
+			return -1;
+		se->k[k].a = a;
+		se->k[k].b = or ? b : -1;
+		return k;
+	}
+	ps->err = "Unknown search key";
+	return -1;
+}
+
+static int parse_key(struct session *s, struct search *se, struct parser *ps)
+{
+	if (p_peek(ps, '(')) {
+		ps->p++;
+		int k = parse_list(s, se, ps, 1);
+		return k >= 0 && p_char(ps, ')') == 0 ? k : -1;
+	}
+	if (ps->p < ps->end && ((*ps->p >= '0' && *ps->p <= '9') || *ps->p == '*')) {
+		int k = new_key(se, ps, K_SEQ);
+		return k >= 0 && seqset_parse(ps, &se->k[k].set) == 0 ? k : -1;
+	}
+	struct buf w = BUF_INIT;
+	int k = p_atom(ps, &w) == 0 ? parse_word_key(s, se, ps, buf_cstr(&w)) : -1;
+	buf_free(&w);
+	return k;
+}
+
+struct mctx {
+	struct session *s;
+	struct msg *m;
+	size_t seq;
+	struct buf raw;
+	struct mime_msg mime;
+	int loaded, failed;
+};
+
+static int load(struct mctx *c)
+{
+	if (!c->loaded) {
+		c->loaded = 1;
+		c->failed = mailbox_read_msg(c->s->sel, c->m, &c->raw) < 0;
+		if (!c->failed)
+			mime_parse(&c->mime, c->raw.data ? c->raw.data : "", c->raw.len);
+	}
+	return c->failed ? -1 : 0;
+}
+
+static int contains(const char *hay, size_t hl, const struct buf *needle)
+{
+	if (needle->len == 0)
+		return 1;
+	for (size_t i = 0; i + needle->len <= hl; i++)
+		if (strncasecmp(hay + i, needle->data, needle->len) == 0)
+			return 1;
+	return 0;
+}
+
+static int64_t day_of(time_t t)
+{
+	return (int64_t)t / 86400 - ((int64_t)t % 86400 < 0);
+}
+
+static int date_cmp(time_t t, uint64_t day, enum skind k)
+{
+	int64_t a = day_of(t), b = day_of((time_t)day);
+	if (k == K_BEFORE || k == K_SBEFORE)
+		return a < b;
+	if (k == K_ON || k == K_SON)
+		return a == b;
+	return a >= b;
+}
+
+static int sent_date(struct mctx *c, time_t *t)
+{
+	struct buf v = BUF_INIT;
+	int zone, ok = load(c) == 0 &&
+		       mime_header_get(c->mime.data, c->mime.parts[0].hdr_len, "Date", &v) &&
+		       date_parse_rfc5322(v.data, v.len, t, &zone, NULL) == 0;
+	buf_free(&v);
+	return ok ? 0 : -1;
+}
+
+static int eval(struct search *se, int i, struct mctx *c)
+{
+	struct skey *k = &se->k[i];
+	struct msg *m = c->m;
+	struct mailbox *mb = c->s->sel;
+	time_t t;
+	switch (k->kind) {
+	case K_AND:
+		for (int x = k->a; x >= 0; x = se->k[x].next)
+			if (!eval(se, x, c))
+				return 0;
+		return 1;
+	case K_OR: return eval(se, k->a, c) || eval(se, k->b, c);
+	case K_NOT: return !eval(se, k->a, c);
+	case K_ALL: return 1;
+	case K_FLAG: return mdflags_has(&m->flags, k->flag);
+	case K_UNFLAG: return !mdflags_has(&m->flags, k->flag);
+	case K_RECENT: return m->recent;
+	case K_NEW: return m->recent && !mdflags_has(&m->flags, MDFLAG_SEEN);
+	case K_OLD: return !m->recent;
+	case K_LARGER: return mailbox_msg_size(mb, m) > k->num;
+	case K_SMALLER: return mailbox_msg_size(mb, m) < k->num;
+	case K_UID: return seqset_has(&k->set, m->uid, mb->count ? mb->msgs[mb->count - 1].uid : 0);
+	case K_SEQ: return seqset_has(&k->set, (uint32_t)c->seq, (uint32_t)mb->count);
+	case K_BEFORE:
+	case K_ON:
+	case K_SINCE: return date_cmp(mailbox_msg_mtime(mb, m), k->num, k->kind);
+	case K_SBEFORE:
+	case K_SON:
+	case K_SSINCE: return sent_date(c, &t) == 0 && date_cmp(t, k->num, k->kind);
+	case K_HEADER: {
+		struct buf v = BUF_INIT;
+		int r = load(c) == 0 &&
+			mime_header_get(c->mime.data, c->mime.parts[0].hdr_len, buf_cstr(&k->field), &v) &&
+			contains(v.data ? v.data : "", v.len, &k->value);
+		buf_free(&v);
+		return r;
+	}
+	case K_BODY:
+		return load(c) == 0 && contains(c->mime.data + c->mime.parts[0].body_off,
+						c->mime.parts[0].body_len, &k->value);
+	case K_TEXT:
+		return load(c) == 0 && contains(c->mime.data, c->mime.len, &k->value);
+	}
+	return 0;
+}
+
+static void search_free(struct search *se)
+{
+	for (int i = 0; i < se->n; i++) {
+		seqset_free(&se->k[i].set);
+		buf_free(&se->k[i].field);
+		buf_free(&se->k[i].value);
+	}
+}
+
+void cmd_search(struct session *s, struct parser *ps)
+{
+	struct search *se = xcalloc(1, sizeof *se);
+	struct buf w = BUF_INIT;
+	int root = -1;
+	if (p_sp(ps) == 0) {
+		const char *save = ps->p;
+		if (p_atom(ps, &w) == 0 && strcasecmp(buf_cstr(&w), "CHARSET") == 0) {
+			if (p_sp(ps) < 0 || p_astring(ps, &w) < 0 || p_sp(ps) < 0)
+				goto bad;
+			if (strcasecmp(buf_cstr(&w), "UTF-8") != 0 && strcasecmp(buf_cstr(&w), "US-ASCII") != 0) {
+				out_tagged(s, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
+				goto done;
+			}
+		} else {
+			ps->p = save;
+			ps->err = NULL;
+		}
+		root = parse_list(s, se, ps, 0);
+	}
+	if (root < 0 || p_eol(ps) < 0)
+		goto bad;
+	out_str(s, "* SEARCH");
+	for (size_t i = 0; i < s->sel->count; i++) {
+		struct mctx c;
+		memset(&c, 0, sizeof c);
+		c.s = s;
+		c.m = &s->sel->msgs[i];
+		c.seq = i + 1;
+		if (!c.m->gone && eval(se, root, &c))
+			out_fmt(s, " %lu", s->uid ? (unsigned long)c.m->uid : (unsigned long)(i + 1));
+		buf_free(&c.raw);
+		if (c.loaded && !c.failed)
+			mime_free(&c.mime);
+	}
+	out_str(s, "\r\n");
+	out_done(s, "OK", "SEARCH completed");
+	goto done;
+bad:
+	out_bad(s, ps);
+done:
+	search_free(se);
+	free(se);
+	buf_free(&w);
+}

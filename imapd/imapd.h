@@ -1,0 +1,187 @@
+/* imapd: the mail stage's shared declarations (session, parser, mailbox).
+ *
+ * imapd runs as the account, in its Maildir (MAILDIR), and speaks IMAP4rev1
+ * on stdin/stdout. Everything from the client is untrusted and bounded:
+ * lines (IMAPD_MAX_LINE), literals (IMAPD_MAX_LITERAL, IMAPD_MAX_APPEND),
+ * list nesting (IMAPD_MAX_DEPTH). Replies are built in the io's output buffer
+ * and flushed once per command. */
+#ifndef ESTAFETTE_IMAPD_H
+#define ESTAFETTE_IMAPD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "buf.h"
+#include "mdflags.h"
+
+#define IMAPD_MAX_LINE (64 * 1024)
+#define IMAPD_MAX_LITERAL (64 * 1024)         /* any literal but APPEND's */
+#define IMAPD_MAX_APPEND (64 * 1024 * 1024)   /* APPENDLIMIT */
+#define IMAPD_MAX_COMMAND (IMAPD_MAX_APPEND + 1024 * 1024)
+#define IMAPD_MAX_DEPTH 16                    /* parentheses in FETCH/SEARCH */
+#define IMAPD_MAX_MESSAGE (256 * 1024 * 1024) /* a message file read whole */
+#define IMAPD_KEYWORDS 26                     /* Maildir letters a-z */
+
+struct io;
+
+/* One message of the selected mailbox. */
+struct msg {
+	uint32_t uid;
+	char *name;          /* file name in cur/ */
+	struct mdflags flags;
+	uint64_t size;       /* RFC822.SIZE (CRLF); valid if have_size */
+	time_t mtime;        /* INTERNALDATE; valid if have_mtime */
+	unsigned have_size : 1, have_mtime : 1, recent : 1, gone : 1;
+};
+
+/* A message found on disk by a scan. */
+struct disk_msg {
+	uint32_t uid;
+	char *name;
+	int recent;
+};
+
+struct mailbox {
+	char *path;        /* the folder's maildir */
+	char *name;        /* its IMAP name */
+	int readonly;
+	uint32_t uidvalidity, uidnext;
+	struct msg *msgs;
+	size_t count, cap;
+	char *keywords[IMAPD_KEYWORDS];
+	int nkeywords;
+};
+
+struct session {
+	struct io *io;
+	const char *maildir;
+	struct mailbox *sel;
+	int logout;
+	int idle_seconds;
+	const char *tag;   /* of the command being run */
+	int uid;           /* the command came as UID ... */
+	int expunge_ok;    /* EXPUNGE responses may end this command */
+};
+
+/* A cursor over one complete command (literals included in wire form). */
+struct parser {
+	const char *p, *end;
+	int depth;
+	const char *err;   /* why parsing failed (static text) */
+};
+
+/* parse.c */
+int p_eol(struct parser *ps);
+int p_sp(struct parser *ps);
+int p_peek(struct parser *ps, char c);
+int p_char(struct parser *ps, char c);
+int p_atom(struct parser *ps, struct buf *out);
+int p_string(struct parser *ps, struct buf *out);
+int p_astring(struct parser *ps, struct buf *out);
+int p_list_mailbox(struct parser *ps, struct buf *out);
+int p_number(struct parser *ps, uint64_t *n);
+int p_flag(struct parser *ps, struct buf *out);
+int p_literal_size(const char *line, size_t len, uint64_t *n, int *nonsync);
+
+/* seqset.c: a sequence set of numbers, '*' as UINT32_MAX. */
+struct seqset {
+	uint32_t (*r)[2];
+	size_t count;
+};
+int seqset_parse(struct parser *ps, struct seqset *set);
+void seqset_free(struct seqset *set);
+int seqset_has(const struct seqset *set, uint32_t n, uint32_t star);
+/* Mark the selected messages matched by set (by sequence, or by UID) in sel
+ * (count bytes); returns how many. */
+size_t seqset_select(const struct seqset *set, const struct mailbox *mb, int by_uid, char *sel);
+
+/* output.c */
+void out_str(struct session *s, const char *str);
+void out_fmt(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void out_data(struct session *s, const void *p, size_t n);
+void out_string(struct session *s, const char *p, size_t n); /* quoted or literal */
+void out_nstring(struct session *s, const char *p, size_t n); /* NULL: NIL */
+void out_astring(struct session *s, const char *p, size_t n);
+void out_flags(struct session *s, const struct mailbox *mb, const struct mdflags *f, int recent);
+void out_tagged(struct session *s, const char *status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void out_untagged(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The tagged reply, after reporting changes of the selected mailbox. */
+void out_done(struct session *s, const char *status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* A tagged BAD for a parse error. */
+void out_bad(struct session *s, const struct parser *ps);
+void string_to_buf(struct buf *b, const char *p, size_t n);
+
+/* uidlist.c: the folder's UID list, under the folder's lock. */
+int folder_lock(const char *path);
+void folder_unlock(int fd);
+int folder_scan(const char *path, uint32_t *uidvalidity, uint32_t *uidnext,
+		struct disk_msg **out, size_t *count);
+void disk_msgs_free(struct disk_msg *d, size_t count);
+
+/* keywords.c: dovecot-keywords (the letter a+N is keyword N). */
+void keywords_load(struct mailbox *mb);
+int keywords_letter(struct mailbox *mb, const char *name, int create);
+
+/* mailbox.c */
+struct mailbox *mailbox_open(struct session *s, const char *path, const char *name,
+			     int readonly);
+void mailbox_close(struct mailbox *mb);
+/* Rescan and report EXISTS/RECENT/FETCH FLAGS (and EXPUNGE when allowed). */
+int mailbox_sync(struct session *s, int allow_expunge);
+int mailbox_open_msg(struct mailbox *mb, struct msg *m);
+int mailbox_set_flags(struct mailbox *mb, struct msg *m, const struct mdflags *f);
+int mailbox_read_msg(struct mailbox *mb, struct msg *m, struct buf *crlf);
+uint64_t mailbox_msg_size(struct mailbox *mb, struct msg *m);
+time_t mailbox_msg_mtime(struct mailbox *mb, struct msg *m);
+int mailbox_expunge(struct session *s, const struct seqset *uids);
+
+/* folder.c: IMAP names to maildirs. */
+int folder_path(struct session *s, const char *name, struct buf *path, const char **err);
+int folder_exists(const char *path);
+int folder_match(const char *pat, const char *name);
+/* The UID a scan of the folder gives to file name (cmd_append.c), or 0. */
+uint32_t folder_uid_of(const char *path, const char *name, uint32_t *validity);
+
+/* envelope.c, bodystructure.c */
+struct mime_msg;
+void out_envelope(struct session *s, const char *data, size_t hdr_off, size_t hdr_len);
+void out_bodystructure(struct session *s, const struct mime_msg *m, int part, int extended);
+
+/* cmd_store.c: a flag list (parenthesized or not) to Maildir letters. */
+int store_parse_flags(struct session *s, struct parser *ps, struct mailbox *mb, struct mdflags *f);
+
+/* Commands: each parses its arguments after the command name. */
+typedef void (*cmd_fn)(struct session *s, struct parser *ps);
+void cmd_capability_list(struct session *s);
+void cmd_capability(struct session *s, struct parser *ps);
+void cmd_noop(struct session *s, struct parser *ps);
+void cmd_logout(struct session *s, struct parser *ps);
+void cmd_id(struct session *s, struct parser *ps);
+void cmd_enable(struct session *s, struct parser *ps);
+void cmd_namespace(struct session *s, struct parser *ps);
+void cmd_select(struct session *s, struct parser *ps);
+void cmd_examine(struct session *s, struct parser *ps);
+void cmd_close(struct session *s, struct parser *ps);
+void cmd_unselect(struct session *s, struct parser *ps);
+void cmd_create(struct session *s, struct parser *ps);
+void cmd_delete(struct session *s, struct parser *ps);
+void cmd_rename(struct session *s, struct parser *ps);
+void cmd_subscribe(struct session *s, struct parser *ps);
+void cmd_unsubscribe(struct session *s, struct parser *ps);
+void cmd_list(struct session *s, struct parser *ps);
+void cmd_lsub(struct session *s, struct parser *ps);
+void cmd_status(struct session *s, struct parser *ps);
+void cmd_append(struct session *s, struct parser *ps);
+void cmd_check(struct session *s, struct parser *ps);
+void cmd_expunge(struct session *s, struct parser *ps);
+void cmd_search(struct session *s, struct parser *ps);
+void cmd_fetch(struct session *s, struct parser *ps);
+void cmd_store(struct session *s, struct parser *ps);
+void cmd_copy(struct session *s, struct parser *ps);
+void cmd_move(struct session *s, struct parser *ps);
+void cmd_idle(struct session *s, struct parser *ps);
+
+#endif

@@ -1,0 +1,237 @@
+/* imapd: the IMAP4rev1 mail stage (RFC 3501) over Maildir++.
+ *
+ * Runs as the account, started with the environment of the login stage (or
+ * directly, preauthenticated): MAILDIR names the maildir (default ./Maildir
+ * under HOME). Speaks IMAP on stdin/stdout and greets with PREAUTH.
+ * Trusts its environment; trusts nothing from the client: each command is
+ * read whole with its literals under the limits of imapd.h, then parsed. */
+#include "imapd.h"
+
+#include "alloc.h"
+#include "io.h"
+#include "log.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+struct command {
+	const char *name;
+	cmd_fn fn;
+	int selected;      /* needs a selected mailbox */
+	int expunge_ok;    /* EXPUNGE responses may follow it */
+};
+
+static const struct command commands[] = {
+	{ "CAPABILITY", cmd_capability, 0, 1 }, { "NOOP", cmd_noop, 0, 1 },
+	{ "LOGOUT", cmd_logout, 0, 1 },         { "ID", cmd_id, 0, 1 },
+	{ "ENABLE", cmd_enable, 0, 1 },         { "NAMESPACE", cmd_namespace, 0, 1 },
+	{ "SELECT", cmd_select, 0, 1 },         { "EXAMINE", cmd_examine, 0, 1 },
+	{ "CREATE", cmd_create, 0, 1 },         { "DELETE", cmd_delete, 0, 1 },
+	{ "RENAME", cmd_rename, 0, 1 },         { "SUBSCRIBE", cmd_subscribe, 0, 1 },
+	{ "UNSUBSCRIBE", cmd_unsubscribe, 0, 1 }, { "LIST", cmd_list, 0, 1 },
+	{ "LSUB", cmd_lsub, 0, 1 },             { "STATUS", cmd_status, 0, 1 },
+	{ "APPEND", cmd_append, 0, 1 },         { "CHECK", cmd_check, 1, 1 },
+	{ "CLOSE", cmd_close, 1, 1 },           { "UNSELECT", cmd_unselect, 1, 1 },
+	{ "EXPUNGE", cmd_expunge, 1, 1 },       { "SEARCH", cmd_search, 1, 0 },
+	{ "FETCH", cmd_fetch, 1, 0 },           { "STORE", cmd_store, 1, 0 },
+	{ "COPY", cmd_copy, 1, 1 },             { "MOVE", cmd_move, 1, 1 },
+	{ "IDLE", cmd_idle, 0, 1 },
+};
+
+static int tag_valid(const struct buf *t)
+{
+	if (t->len == 0 || t->len > 64)
+		return 0;
+	for (size_t i = 0; i < t->len; i++) {
+		unsigned char c = (unsigned char)t->data[i];
+		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\+", c))
+			return 0;
+	}
+	return 1;
+}
+
+static const struct command *find_command(const char *name, int uid)
+{
+	static const char *const uid_ok[] = { "FETCH", "STORE", "SEARCH", "COPY", "MOVE",
+					      "EXPUNGE" };
+	if (uid) {
+		size_t i;
+		for (i = 0; i < sizeof uid_ok / sizeof uid_ok[0]; i++)
+			if (strcasecmp(name, uid_ok[i]) == 0)
+				break;
+		if (i == sizeof uid_ok / sizeof uid_ok[0])
+			return NULL;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcasecmp(name, commands[i].name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static void run_command(struct session *s, const struct buf *cmd)
+{
+	struct parser ps = { cmd->data, cmd->data + cmd->len, 0, NULL };
+	struct buf tag = BUF_INIT, name = BUF_INIT;
+	s->tag = "*";
+	s->uid = 0;
+	if (p_atom(&ps, &tag) < 0 || !tag_valid(&tag)) {
+		out_str(s, "* BAD Invalid tag\r\n");
+		goto done;
+	}
+	s->tag = buf_cstr(&tag);
+	if (p_sp(&ps) < 0 || p_atom(&ps, &name) < 0) {
+		out_tagged(s, "BAD", "Missing command");
+		goto done;
+	}
+	if (strcasecmp(buf_cstr(&name), "UID") == 0) {
+		s->uid = 1;
+		if (p_sp(&ps) < 0 || p_atom(&ps, &name) < 0) {
+			out_tagged(s, "BAD", "Missing command after UID");
+			goto done;
+		}
+	}
+	const struct command *c = find_command(buf_cstr(&name), s->uid);
+	if (c == NULL) {
+		out_tagged(s, "BAD", "Unknown command");
+	} else if (c->selected && s->sel == NULL) {
+		out_tagged(s, "BAD", "No mailbox selected");
+	} else {
+		s->expunge_ok = s->uid || c->expunge_ok;
+		c->fn(s, &ps);
+	}
+done:
+	s->tag = "*";
+	buf_free(&tag);
+	buf_free(&name);
+}
+
+/* The tag of a command line, for a reply before it is parsed (literal refused). */
+static void line_tag(const struct buf *line, struct buf *tag)
+{
+	size_t n = 0;
+	while (n < line->len && line->data[n] != ' ')
+		n++;
+	buf_set(tag, line->data, n);
+	if (!tag_valid(tag))
+		buf_set_str(tag, "*");
+}
+
+static int is_append(const struct buf *line)
+{
+	const char *sp = memchr(line->data, ' ', line->len);
+	return sp != NULL && (size_t)(line->data + line->len - sp) > 7 &&
+	       strncasecmp(sp + 1, "APPEND ", 7) == 0;
+}
+
+enum read_result { READ_OK, READ_SKIP, READ_END };
+
+/* Read one whole command with its literals into cmd (wire form). */
+static enum read_result read_command(struct session *s, struct buf *cmd)
+{
+	struct buf line = BUF_INIT, tag = BUF_INIT;
+	enum read_result r = READ_END;
+	int append = -1;
+	buf_reset(cmd);
+	for (;;) {
+		enum io_status st = io_read_line(s->io, &line);
+		if (st == IO_TOOLONG) {
+			out_str(s, "* BAD Line too long\r\n");
+			r = READ_SKIP;
+			break;
+		}
+		if (st != IO_OK)
+			break;
+		if (append < 0) {
+			append = is_append(&line);
+			line_tag(&line, &tag);
+		}
+		uint64_t n = 0;
+		int nonsync = 0, lit = p_literal_size(line.data, line.len, &n, &nonsync);
+		uint64_t max = append ? IMAPD_MAX_APPEND : IMAPD_MAX_LITERAL;
+		buf_append_buf(cmd, &line);
+		if (lit == 0) {
+			r = READ_OK;
+			break;
+		}
+		if (lit < 0 || n > max || cmd->len + n > IMAPD_MAX_COMMAND || nonsync == 2) {
+			if (nonsync) {
+				out_str(s, "* BYE [TOOBIG] Literal too large\r\n");
+				break;
+			}
+			out_fmt(s, "%s NO [TOOBIG] Literal too large\r\n", buf_cstr(&tag));
+			r = READ_SKIP;
+			break;
+		}
+		buf_append_str(cmd, "\r\n");
+		if (!nonsync) {
+			out_str(s, "+ Ready for literal data\r\n");
+			if (io_flush(s->io) != IO_OK)
+				break;
+		}
+		if (io_read_exact(s->io, cmd, (size_t)n) != IO_OK)
+			break;
+	}
+	buf_free(&line);
+	buf_free(&tag);
+	return r;
+}
+
+static void session_loop(struct session *s)
+{
+	struct buf cmd = BUF_INIT;
+	while (!s->logout) {
+		if (io_flush(s->io) != IO_OK)
+			break;
+		enum read_result r = read_command(s, &cmd);
+		if (r == READ_END)
+			break;
+		if (r == READ_OK)
+			run_command(s, &cmd);
+		if (io_flush(s->io) != IO_OK)
+			break;
+	}
+	io_flush(s->io);
+	buf_free(&cmd);
+}
+
+static const char *maildir_path(void)
+{
+	const char *m = getenv("MAILDIR");
+	if (m != NULL && *m != '\0')
+		return m;
+	const char *home = getenv("HOME");
+	static struct buf p = BUF_INIT;
+	buf_printf(&p, "%s/Maildir", home ? home : ".");
+	return buf_cstr(&p);
+}
+
+int main(int argc, char **argv)
+{
+	struct session s;
+	(void)argc;
+	(void)argv;
+	log_init("imapd");
+	signal(SIGPIPE, SIG_IGN);
+	memset(&s, 0, sizeof s);
+	s.maildir = maildir_path();
+	if (access(s.maildir, X_OK) < 0)
+		log_fatal(EX_TEMPFAIL, "maildir %s not accessible", s.maildir);
+	s.io = io_new(0, 1);
+	if (s.io == NULL)
+		log_fatal(EX_OSERR, "cannot set up stdin/stdout");
+	io_set_nodelay(1);
+	io_set_max_line(s.io, IMAPD_MAX_LINE);
+	io_set_timeout(s.io, 30 * 60 * 1000);
+	s.tag = "*";
+	out_str(&s, "* PREAUTH [CAPABILITY ");
+	cmd_capability_list(&s);
+	out_str(&s, "] estafette IMAP ready\r\n");
+	session_loop(&s);
+	mailbox_close(s.sel);
+	io_free(s.io);
+	return 0;
+}

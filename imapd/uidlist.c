@@ -1,0 +1,263 @@
+/* uidlist: persistent UIDs of a Maildir folder, in "estafette-uidlist":
+ *   E1 <uidvalidity> <uidnext>
+ *   <uid> <base name>        (one line per message, ascending UIDs)
+ * A scan, under the folder's lock (flock on "estafette-uidlist.lock"), moves
+ * new/ to cur/ (a rename race with another session is harmless: whoever loses
+ * finds the file in cur/), lists cur/, gives unknown messages the next UIDs
+ * and rewrites the list atomically (file_replace) when it changed.
+ * Trusts nothing in the folder: names are checked with mdflags, the list file
+ * is bounded and a malformed one is rebuilt with a new UIDVALIDITY. */
+#include "imapd.h"
+
+#include "alloc.h"
+#include "file.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#define UIDLIST "estafette-uidlist"
+#define UIDLIST_MAX (512 * 1024 * 1024)
+
+int folder_lock(const char *path)
+{
+	struct buf p = BUF_INIT;
+	buf_printf(&p, "%s/%s.lock", path, UIDLIST);
+	int fd = open(buf_cstr(&p), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	buf_free(&p);
+	if (fd < 0)
+		return -1;
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+void folder_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+struct entry {
+	uint32_t uid;
+	const char *base;  /* into the list file's text or the name */
+	size_t base_len;
+	char *name;        /* the file in cur/; NULL for a list entry */
+	int recent;
+};
+
+static size_t base_len_of(const char *name)
+{
+	const char *colon = strchr(name, ':');
+	return colon ? (size_t)(colon - name) : strlen(name);
+}
+
+static int cmp_base(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+	size_t n = x->base_len < y->base_len ? x->base_len : y->base_len;
+	int c = memcmp(x->base, y->base, n);
+	if (c != 0)
+		return c;
+	return x->base_len < y->base_len ? -1 : x->base_len > y->base_len;
+}
+
+static int cmp_uid(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+static void push(struct entry **v, size_t *n, size_t *cap, struct entry e)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		*v = xreallocarray(*v, *cap, sizeof **v);
+	}
+	(*v)[(*n)++] = e;
+}
+
+/* Parse the list file text into entries; -1 if it is not a valid list. */
+static int list_parse(struct buf *text, uint32_t *validity, uint32_t *next, struct entry **v,
+		      size_t *n, size_t *cap)
+{
+	char *p = text->data, *end = text->data + text->len;
+	unsigned long a, b;
+	if (buf_has_nul(text) || sscanf(buf_cstr(text), "E1 %lu %lu\n", &a, &b) != 2 || a == 0 ||
+	    b == 0 || a > UINT32_MAX || b >= UINT32_MAX)
+		return -1;
+	*validity = (uint32_t)a;
+	*next = (uint32_t)b;
+	p = memchr(p, '\n', (size_t)(end - p));
+	uint32_t last = 0;
+	while (p != NULL && ++p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *sp = memchr(p, ' ', nl ? (size_t)(nl - p) : (size_t)(end - p));
+		if (nl == NULL || sp == NULL)
+			return -1;
+		char *q;
+		unsigned long u = strtoul(p, &q, 10);
+		if (q != sp || u <= last || u >= *next || sp + 1 == nl)
+			return -1;
+		last = (uint32_t)u;
+		push(v, n, cap, (struct entry){ (uint32_t)u, sp + 1, (size_t)(nl - sp - 1), NULL, 0 });
+		p = nl;
+	}
+	return 0;
+}
+
+/* Move everything in new/ to cur/ (name + ":2,"). */
+static void move_new(const char *path)
+{
+	struct buf nd = BUF_INIT, from = BUF_INIT, to = BUF_INIT;
+	buf_printf(&nd, "%s/new", path);
+	DIR *d = opendir(buf_cstr(&nd));
+	struct dirent *de;
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || strchr(de->d_name, ':') != NULL)
+			continue;
+		struct mdflags_name mn;
+		if (mdflags_name_parse(&mn, de->d_name, strlen(de->d_name)) < 0 ||
+		    strlen(de->d_name) + 3 > MDFLAGS_NAME_MAX)
+			continue;
+		buf_reset(&from);
+		buf_reset(&to);
+		buf_printf(&from, "%s/new/%s", path, de->d_name);
+		buf_printf(&to, "%s/cur/%s:2,", path, de->d_name);
+		(void)rename(buf_cstr(&from), buf_cstr(&to));
+	}
+	if (d != NULL)
+		closedir(d);
+	buf_free(&nd);
+	buf_free(&from);
+	buf_free(&to);
+}
+
+static void list_cur(const char *path, struct entry **v, size_t *n, size_t *cap)
+{
+	struct buf cd = BUF_INIT;
+	buf_printf(&cd, "%s/cur", path);
+	DIR *d = opendir(buf_cstr(&cd));
+	struct dirent *de;
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		struct mdflags_name mn;
+		if (de->d_name[0] == '.' ||
+		    mdflags_name_parse(&mn, de->d_name, strlen(de->d_name)) < 0)
+			continue;
+		char *name = xstrdup(de->d_name);
+		size_t bl = base_len_of(name);
+		push(v, n, cap, (struct entry){ 0, name, bl, name, 0 });
+	}
+	if (d != NULL)
+		closedir(d);
+	buf_free(&cd);
+}
+
+static void list_write(const char *path, uint32_t validity, uint32_t next,
+		       const struct entry *v, size_t n)
+{
+	struct buf text = BUF_INIT, p = BUF_INIT;
+	buf_printf(&text, "E1 %lu %lu\n", (unsigned long)validity, (unsigned long)next);
+	for (size_t i = 0; i < n; i++) {
+		buf_printf(&text, "%lu ", (unsigned long)v[i].uid);
+		buf_append(&text, v[i].base, v[i].base_len);
+		buf_append_char(&text, '\n');
+	}
+	buf_printf(&p, "%s/%s", path, UIDLIST);
+	(void)file_replace(buf_cstr(&p), text.data, text.len, 0600);
+	buf_free(&text);
+	buf_free(&p);
+}
+
+/* Give each disk entry its UID from the list (both sorted by base); new ones
+ * get uid 0. Returns 1 if the list lost entries. */
+static int merge(struct entry *disk, size_t nd, const struct entry *list, size_t nl)
+{
+	size_t i = 0, j = 0, matched = 0;
+	while (i < nd && j < nl) {
+		int c = cmp_base(&disk[i], &list[j]);
+		if (c == 0) {
+			disk[i++].uid = list[j].uid;
+			matched++;
+			while (i < nd && cmp_base(&disk[i], &list[j]) == 0)
+				i++; /* the same message twice: the first name wins */
+			j++;
+		} else if (c < 0) {
+			i++;
+		} else {
+			j++;
+		}
+	}
+	return matched != nl;
+}
+
+int folder_scan(const char *path, uint32_t *uidvalidity, uint32_t *uidnext,
+		struct disk_msg **out, size_t *count)
+{
+	struct buf text = BUF_INIT, lp = BUF_INIT;
+	struct entry *list = NULL, *disk = NULL;
+	size_t nl = 0, capl = 0, nd = 0, capd = 0, k = 0;
+	uint32_t validity = 0, next = 1;
+	int dirty = 0;
+	buf_printf(&lp, "%s/%s", path, UIDLIST);
+	if (file_read(buf_cstr(&lp), &text, UIDLIST_MAX) < 0 ||
+	    list_parse(&text, &validity, &next, &list, &nl, &capl) < 0) {
+		nl = 0;
+		validity = (uint32_t)time(NULL);
+		next = 1;
+		dirty = 1;
+	}
+	move_new(path);
+	list_cur(path, &disk, &nd, &capd);
+	qsort(disk, nd, sizeof *disk, cmp_base);
+	qsort(list, nl, sizeof *list, cmp_base);
+	dirty |= merge(disk, nd, list, nl);
+	struct entry prev = { 0, "", 0, NULL, 0 };
+	for (size_t i = 0; i < nd; i++) {
+		if (k > 0 && cmp_base(&disk[i], &prev) == 0) {
+			free(disk[i].name);
+			continue;
+		}
+		if (disk[i].uid == 0 && next < UINT32_MAX - 1) {
+			disk[i].uid = next++;
+			disk[i].recent = 1;
+			dirty = 1;
+		}
+		if (disk[i].uid != 0) {
+			prev = disk[i];
+			disk[k++] = disk[i];
+		} else
+			free(disk[i].name);
+	}
+	nd = k;
+	qsort(disk, nd, sizeof *disk, cmp_uid);
+	if (dirty)
+		list_write(path, validity, next, disk, nd);
+	*out = xcalloc(nd ? nd : 1, sizeof **out);
+	for (size_t i = 0; i < nd; i++)
+		(*out)[i] = (struct disk_msg){ disk[i].uid, disk[i].name, disk[i].recent };
+	*count = nd;
+	*uidvalidity = validity;
+	*uidnext = next;
+	free(list);
+	free(disk);
+	buf_free(&text);
+	buf_free(&lp);
+	return 0;
+}
+
+void disk_msgs_free(struct disk_msg *d, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		free(d[i].name);
+	free(d);
+}
