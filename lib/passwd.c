@@ -245,10 +245,53 @@ static int scrypt_cost_allowed(const char *c)
 	return r != 0 && p != 0 && 128 * r * p <= (PASSWD_YESCRYPT_MEM_MAX >> n);
 }
 
+/* A decimal count ending in '$' (at least one digit), at most max. */
+static int count_allowed(const char *c, unsigned long max)
+{
+	unsigned long n = 0;
+	if (*c == '$')
+		return 0;
+	for (; *c != '$'; c++) {
+		if (*c < '0' || *c > '9' || n > max)
+			return 0;
+		n = n * 10 + (unsigned long)(*c - '0');
+	}
+	return n <= max;
+}
+
+/* BSDi "_CCCC...": a 24-bit count in four itoa64 characters, lowest first. */
+static int bsdi_count_allowed(const char *c)
+{
+	unsigned long n = 0;
+	for (int i = 0; i < 4; i++) {
+		int d = itoa64_index(c[i]);
+		if (d < 0)
+			return 0;
+		n |= (unsigned long)d << (6 * i);
+	}
+	return n <= PASSWD_BSDI_COUNT_MAX;
+}
+
+/* SunMD5 "$md5,rounds=N$..." ("$md5$..." is the cheap default). */
+static int sunmd5_rounds_allowed(const char *c) /* after "$md5" */
+{
+	if (*c != ',')
+		return 1;
+	if (strncmp(c, ",rounds=", 8) != 0)
+		return 0;
+	return count_allowed(c + 8, PASSWD_SUNMD5_ROUNDS_MAX);
+}
+
 static int crypt_cost_allowed(const char *hash)
 {
+	if (hash[0] == '_')
+		return bsdi_count_allowed(hash + 1);
 	if (hash[0] != '$')
 		return 1;
+	if (strncmp(hash, "$sha1$", 6) == 0)
+		return count_allowed(hash + 6, PASSWD_SHA1_ROUNDS_MAX);
+	if (strncmp(hash, "$md5", 4) == 0)
+		return sunmd5_rounds_allowed(hash + 4);
 	if (hash[1] == '2' && hash[2] != '\0' && hash[3] == '$')
 		return bcrypt_cost_allowed(hash + 4);
 	if ((hash[1] == '5' || hash[1] == '6') && hash[2] == '$')

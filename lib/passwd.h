@@ -38,6 +38,10 @@ struct buf;
 #define PASSWD_BCRYPT_COST_MAX 16
 #define PASSWD_SHA_ROUNDS_MAX  5000000UL
 #define PASSWD_YESCRYPT_MEM_MAX (256ULL << 20) /* yescrypt/scrypt 128*r*N*p bytes */
+/* Older methods libxcrypt still verifies, whose counts go up to 2^32 (hours): */
+#define PASSWD_SHA1_ROUNDS_MAX   1000000UL  /* $sha1$ (NetBSD), ~3 us a round */
+#define PASSWD_SUNMD5_ROUNDS_MAX 250000UL   /* $md5,rounds= (Solaris), ~8 us */
+#define PASSWD_BSDI_COUNT_MAX    (1UL << 22) /* _ (BSDi extended DES), ~0.7 us */
 
 enum passwd_scheme {
 	PASSWD_YESCRYPT,

@@ -307,6 +307,22 @@ TEST(passwd_costly_stored_hashes)
 	CHECK(!verify("x", "{CRYPT}$gy$jHT$abcdefgh$Sewqam0E7wE1P9X.sRmP3Q/2/sps5zWBQneUOC"));
 	CHECK(!verify("x", "$7$Z/..../....abcdefgh$Sewqam0E7wE1P9X.sRmP3Q/2/sps5zWBQneUOC"));
 	CHECK(!verify("x", "$7$C6..../....$"));
+	/* older methods with counts up to 2^32 (found while writing fuzz/passwd:
+	 * these took hours before they were bounded) */
+	CHECK(!verify("pw", "$sha1$4294967295$saltsalt$qr7.twTgiO.PdHCun7IWvJZK.QMV"));
+	CHECK(!verify("pw", "{CRYPT}$sha1$1000001$saltsalt$qr7.twTgiO.PdHCun7IWvJZK.QMV"));
+	CHECK(!verify("pw", "$sha1$$saltsalt$x"));
+	CHECK(!verify("pw", "$sha1$+1000$saltsalt$x"));
+	CHECK(!verify("pw", "$md5,rounds=4294967295$saltsalt$$8RWEnSrR95nH7G/Yseq7f/"));
+	CHECK(!verify("pw", "$md5,rounds=250001$saltsalt$$8RWEnSrR95nH7G/Yseq7f/"));
+	CHECK(!verify("pw", "$md5,bogus$saltsalt$$8RWEnSrR95nH7G/Yseq7f/"));
+	CHECK(!verify("pw", "_zzzzsaltH/rNoMLl8KQ"));
+	CHECK(!verify("pw", "_J9.!saltH/rNoMLl8KQ"));
+	CHECK(!verify("pw", "_J9"));
+	CHECK(verify("pw", "$sha1$1000$saltsalt$qr7.twTgiO.PdHCun7IWvJZK.QMV"));
+	CHECK(verify("pw", "$md5,rounds=1000$saltsalt$$8RWEnSrR95nH7G/Yseq7f/"));
+	CHECK(verify("pw", "$md5$saltsalt$$5c0/iW5DROqUFnBc7Z/cd/"));
+	CHECK(verify("pw", "_J9..saltH/rNoMLl8KQ"));
 	/* the limits themselves are fine */
 	CHECK(verify("Hello world!", sha512_rounds));
 	CHECK(verify("U*U", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"));
