@@ -49,7 +49,7 @@ include $(sort $(wildcard */module.mk))
 
 PROG_BINS := $(PROGRAMS:%=$(BUILD)/bin/%)
 
-.PHONY: all check unit integration sanitize install run bench clean
+.PHONY: all check unit integration sanitize install run bench clean fuzz
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -116,3 +116,5 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+-include fuzz/fuzz.mk
