@@ -218,8 +218,10 @@ int folder_scan(const char *path, uint32_t *uidvalidity, uint32_t *uidnext,
 	}
 	move_new(path);
 	list_cur(path, &disk, &nd, &capd);
-	qsort(disk, nd, sizeof *disk, cmp_base);
-	qsort(list, nl, sizeof *list, cmp_base);
+	if (nd > 1)
+		qsort(disk, nd, sizeof *disk, cmp_base);
+	if (nl > 1)
+		qsort(list, nl, sizeof *list, cmp_base);
 	dirty |= merge(disk, nd, list, nl);
 	struct entry prev = { 0, "", 0, NULL, 0 };
 	for (size_t i = 0; i < nd; i++) {
@@ -239,7 +241,8 @@ int folder_scan(const char *path, uint32_t *uidvalidity, uint32_t *uidnext,
 			free(disk[i].name);
 	}
 	nd = k;
-	qsort(disk, nd, sizeof *disk, cmp_uid);
+	if (nd > 1)
+		qsort(disk, nd, sizeof *disk, cmp_uid);
 	if (dirty)
 		list_write(path, validity, next, disk, nd);
 	*out = xcalloc(nd ? nd : 1, sizeof **out);
