@@ -125,7 +125,10 @@ class SmtpdCase(TempDirTestCase):
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
+        log = self.log() if os.path.exists(self.logpath) else ""
         super().tearDown()
+        for bad in ("ERROR: AddressSanitizer", "detected memory leaks", "runtime error:"):
+            self.assertNotIn(bad, log, log[-3000:])
 
     def config(self, name, text):
         path = os.path.join(self.etc, name)
