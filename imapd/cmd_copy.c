@@ -63,6 +63,10 @@ static void copy_or_move(struct session *s, struct parser *ps, int move)
 		goto done;
 	}
 	struct mailbox *mb = s->sel;
+	if (!s->uid && !seqset_valid_seq(&set, mb->count)) {
+		out_tagged(s, "BAD", "Invalid message sequence number");
+		goto done;
+	}
 	char *sel = xcalloc(mb->count ? mb->count : 1, 1);
 	seqset_select(&set, mb, s->uid, sel);
 	int failed = 0;

@@ -409,10 +409,15 @@ static int fetch_one(struct session *s, size_t seq, struct msg *m, const struct 
 	if (f->need_body && load(s, m, &md) < 0)
 		return -1;
 	if (f->set_seen && !s->sel->readonly && !mdflags_has(&m->flags, MDFLAG_SEEN)) {
-		struct mdflags nf = m->flags;
-		mdflags_add(&nf, MDFLAG_SEEN);
-		if (mailbox_set_flags(s->sel, m, &nf) == 0)
-			flags_done = -1; /* must be reported */
+		for (int attempt = 0; attempt < 3; attempt++) {
+			struct mdflags nf = m->flags;
+			mdflags_add(&nf, MDFLAG_SEEN);
+			int r = mailbox_set_flags(s->sel, m, &nf);
+			if (r == 0)
+				flags_done = -1; /* must be reported */
+			if (r != 1)
+				break;
+		}
 	}
 	out_fmt(s, "* %zu FETCH (", seq);
 	for (int i = 0; i < f->n; i++) {
@@ -456,6 +461,11 @@ void cmd_fetch(struct session *s, struct parser *ps)
 			      k == A_RFC822_TEXT;
 	}
 	struct mailbox *mb = s->sel;
+	if (!s->uid && !seqset_valid_seq(&set, mb->count)) {
+		seqset_free(&set);
+		fetch_free(&f);
+		return out_tagged(s, "BAD", "Invalid message sequence number");
+	}
 	char *sel = xcalloc(mb->count ? mb->count : 1, 1);
 	seqset_select(&set, mb, s->uid, sel);
 	int gone = 0;

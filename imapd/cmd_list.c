@@ -74,6 +74,23 @@ static int has_children(const struct names *ns, const char *name)
 	return r;
 }
 
+/* SPECIAL-USE (RFC 6154) by the usual folder names, top level only. */
+static const char *special_use(const char *name)
+{
+	static const struct {
+		const char *name, *use;
+	} uses[] = {
+		{ "INBOX.Sent", "\\Sent" },   { "INBOX.Sent Messages", "\\Sent" },
+		{ "INBOX.Drafts", "\\Drafts" }, { "INBOX.Trash", "\\Trash" },
+		{ "INBOX.Deleted Messages", "\\Trash" }, { "INBOX.Junk", "\\Junk" },
+		{ "INBOX.Spam", "\\Junk" },   { "INBOX.Archive", "\\Archive" },
+	};
+	for (size_t i = 0; i < sizeof uses / sizeof uses[0]; i++)
+		if (strcasecmp(name, uses[i].name) == 0)
+			return uses[i].use;
+	return NULL;
+}
+
 static int list_args(struct session *s, struct parser *ps, struct buf *pattern)
 {
 	struct buf ref = BUF_INIT, pat = BUF_INIT;
@@ -109,8 +126,10 @@ void cmd_list(struct session *s, struct parser *ps)
 	for (size_t i = 0; i < ns.n; i++) {
 		if (!folder_match(buf_cstr(&pattern), ns.v[i]))
 			continue;
-		out_fmt(s, "* LIST (%s) \".\" ",
-			has_children(&ns, ns.v[i]) ? "\\HasChildren" : "\\HasNoChildren");
+		const char *use = special_use(ns.v[i]);
+		out_fmt(s, "* LIST (%s%s%s) \".\" ",
+			has_children(&ns, ns.v[i]) ? "\\HasChildren" : "\\HasNoChildren",
+			use ? " " : "", use ? use : "");
 		out_astring(s, ns.v[i], strlen(ns.v[i]));
 		out_str(s, "\r\n");
 	}

@@ -1,18 +1,26 @@
 /* cmd_misc: CAPABILITY, NOOP, CHECK, LOGOUT, ID, ENABLE, NAMESPACE, IDLE.
- * IDLE waits for "DONE" and rescans the mailbox every second meanwhile. */
+ * IDLE waits for "DONE" and rescans the mailbox whenever inotify reports a
+ * change in new/ or cur/ (every second where inotify is not available). */
 #include "imapd.h"
 
 #include "io.h"
 
+#include <poll.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/inotify.h>
+#include <time.h>
+#include <unistd.h>
 
-#define IDLE_POLL_MS 1000
+#define IDLE_POLL_MS 1000        /* without inotify: rescan every second */
+#define IDLE_CHECK_MS 60000      /* with inotify: rescan anyway once a minute */
+#define IDLE_SETTLE_US 20000
+#define IDLE_MAX_SECONDS (30 * 60)
 
 void cmd_capability_list(struct session *s)
 {
 	out_str(s, "IMAP4rev1 LITERAL+ IDLE UIDPLUS MOVE NAMESPACE ID ENABLE UNSELECT "
-		   "CHILDREN APPENDLIMIT=67108864");
+		   "CHILDREN SPECIAL-USE APPENDLIMIT=67108864");
 }
 
 void cmd_capability(struct session *s, struct parser *ps)
@@ -99,29 +107,74 @@ void cmd_namespace(struct session *s, struct parser *ps)
 	out_done(s, "OK", "NAMESPACE completed");
 }
 
+/* inotify watches on the selected folder's new/ and cur/; -1 without. */
+static int idle_watch(struct session *s)
+{
+	struct buf p = BUF_INIT;
+	if (s->sel == NULL)
+		return -1;
+	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	const char *sub[] = { "new", "cur" };
+	for (int i = 0; fd >= 0 && i < 2; i++) {
+		buf_reset(&p);
+		buf_printf(&p, "%s/%s", s->sel->path, sub[i]);
+		if (inotify_add_watch(fd, buf_cstr(&p), IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM |
+								IN_DELETE | IN_ONLYDIR) < 0) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	buf_free(&p);
+	return fd;
+}
+
+static void idle_drain(int fd)
+{
+	char ev[4096];
+	while (read(fd, ev, sizeof ev) > 0)
+		;
+}
+
+/* Wait for client input or a change: 1 input, 0 change or poll interval. */
+static int idle_wait(struct session *s, int ifd)
+{
+	struct pollfd pfd[2] = { { io_rfd(s->io), POLLIN, 0 }, { ifd, POLLIN, 0 } };
+	if (io_has_buffered_input(s->io) > 0)
+		return 1;
+	int n = poll(pfd, ifd >= 0 ? 2 : 1, ifd >= 0 ? IDLE_CHECK_MS : IDLE_POLL_MS);
+	if (n > 0 && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
+		return 1;
+	if (n > 0 && ifd >= 0 && (pfd[1].revents & POLLIN)) {
+		usleep(IDLE_SETTLE_US); /* a delivery is a link and an unlink: see both */
+		idle_drain(ifd);
+	}
+	return 0;
+}
+
 void cmd_idle(struct session *s, struct parser *ps)
 {
 	struct buf line = BUF_INIT;
 	if (p_eol(ps) < 0)
 		return out_bad(s, ps);
 	out_str(s, "+ idling\r\n");
-	io_set_timeout(s->io, IDLE_POLL_MS);
-	int waited = 0, done = 0;
-	while (!done && io_flush(s->io) == IO_OK) {
-		enum io_status st = io_read_line(s->io, &line);
-		if (st == IO_TIMEOUT) {
-			if (s->sel != NULL)
-				mailbox_sync(s, 1);
-			if (++waited > 30 * 60)
-				break;
-			continue;
+	int ifd = idle_watch(s);
+	time_t start = time(NULL);
+	enum io_status st = IO_TIMEOUT;
+	while (io_flush(s->io) == IO_OK) {
+		if (time(NULL) - start > IDLE_MAX_SECONDS)
+			break;
+		if (idle_wait(s, ifd)) {
+			st = io_read_line(s->io, &line);
+			break;
 		}
-		done = st == IO_OK ? 1 : -1;
+		if (s->sel != NULL)
+			mailbox_sync(s, 1);
 	}
-	io_set_timeout(s->io, 30 * 60 * 1000);
-	if (done == 1 && strcasecmp(buf_cstr(&line), "DONE") == 0)
+	if (ifd >= 0)
+		close(ifd);
+	if (st == IO_OK && strcasecmp(buf_cstr(&line), "DONE") == 0)
 		out_done(s, "OK", "IDLE terminated");
-	else if (done == 1)
+	else if (st == IO_OK)
 		out_tagged(s, "BAD", "Expected DONE");
 	else
 		s->logout = 1;

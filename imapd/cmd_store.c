@@ -102,15 +102,22 @@ void cmd_store(struct session *s, struct parser *ps)
 		return out_tagged(s, "NO", "[READ-ONLY] Mailbox is read-only");
 	}
 	struct mailbox *mb = s->sel;
+	if (!s->uid && !seqset_valid_seq(&set, mb->count)) {
+		seqset_free(&set);
+		return out_tagged(s, "BAD", "Invalid message sequence number");
+	}
 	char *sel = xcalloc(mb->count ? mb->count : 1, 1);
 	seqset_select(&set, mb, s->uid, sel);
 	for (size_t i = 0; i < mb->count; i++) {
 		struct msg *m = &mb->msgs[i];
 		if (!sel[i] || m->gone)
 			continue;
-		struct mdflags nf = m->flags;
-		apply(&nf, &f, mode);
-		mailbox_set_flags(mb, m, &nf);
+		for (int attempt = 0; attempt < 3; attempt++) {
+			struct mdflags nf = m->flags;
+			apply(&nf, &f, mode);
+			if (mailbox_set_flags(mb, m, &nf) != 1)
+				break;
+		}
 		if (!silent) {
 			out_fmt(s, "* %zu FETCH (FLAGS ", i + 1);
 			out_flags(s, mb, &m->flags, m->recent);

@@ -94,6 +94,8 @@ void seqset_free(struct seqset *set);
 int seqset_has(const struct seqset *set, uint32_t n, uint32_t star);
 /* Mark the selected messages matched by set (by sequence, or by UID) in sel
  * (count bytes); returns how many. */
+/* Whether every number in set is a valid sequence number (1..count). */
+int seqset_valid_seq(const struct seqset *set, size_t count);
 size_t seqset_select(const struct seqset *set, const struct mailbox *mb, int by_uid, char *sel);
 
 /* output.c */
@@ -132,6 +134,8 @@ void mailbox_close(struct mailbox *mb);
 /* Rescan and report EXISTS/RECENT/FETCH FLAGS (and EXPUNGE when allowed). */
 int mailbox_sync(struct session *s, int allow_expunge);
 int mailbox_open_msg(struct mailbox *mb, struct msg *m);
+/* Rename the message to flags f: 0 done, 1 another session changed its flags
+ * meanwhile (m->flags are the new ones: recompute and retry), -1 failed. */
 int mailbox_set_flags(struct mailbox *mb, struct msg *m, const struct mdflags *f);
 int mailbox_read_msg(struct mailbox *mb, struct msg *m, struct buf *crlf);
 uint64_t mailbox_msg_size(struct mailbox *mb, struct msg *m);

@@ -205,14 +205,11 @@ int mailbox_set_flags(struct mailbox *mb, struct msg *m, const struct mdflags *f
 {
 	struct buf to = BUF_INIT, from = BUF_INIT, name = BUF_INIT;
 	int rc = -1;
-	for (int attempt = 0; attempt < 2 && rc < 0 && !m->gone; attempt++) {
-		if (mdflags_equal(&m->flags, f))
-			return 0;
-		buf_reset(&name);
-		if (mdflags_name_with(m->name, strlen(m->name), f, &name) < 0)
-			break;
-		buf_reset(&from);
-		buf_reset(&to);
+	if (m->gone)
+		return -1;
+	if (mdflags_equal(&m->flags, f))
+		return 0;
+	if (mdflags_name_with(m->name, strlen(m->name), f, &name) == 0) {
 		buf_printf(&from, "%s/cur/%s", mb->path, m->name);
 		buf_printf(&to, "%s/cur/%s", mb->path, buf_cstr(&name));
 		if (rename(buf_cstr(&from), buf_cstr(&to)) == 0) {
@@ -220,8 +217,8 @@ int mailbox_set_flags(struct mailbox *mb, struct msg *m, const struct mdflags *f
 			m->name = buf_detach(&name);
 			m->flags = *f;
 			rc = 0;
-		} else if (errno != ENOENT || refind(mb, m) < 0) {
-			break;
+		} else if (errno == ENOENT && refind(mb, m) == 0) {
+			rc = 1; /* renamed by another session: m->flags are its flags now */
 		}
 	}
 	buf_free(&to);

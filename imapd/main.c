@@ -198,6 +198,30 @@ static void session_loop(struct session *s)
 	buf_free(&cmd);
 }
 
+/* After imap-login, the LOGIN or AUTHENTICATE command's tagged OK is ours
+ * (auth-exec(8)): ESTAFETTE_LOGIN_STATE carries "imap-tag=TAG". Without it
+ * the session is preauthenticated. */
+static void greet(struct session *s)
+{
+	const char *state = getenv("ESTAFETTE_LOGIN_STATE");
+	const char *t = state ? strstr(state, "imap-tag=") : NULL;
+	struct buf tag = BUF_INIT;
+	if (t != NULL && (t == state || t[-1] == ' ')) {
+		t += strlen("imap-tag=");
+		buf_set(&tag, t, strcspn(t, " "));
+	}
+	if (tag.len > 0 && tag_valid(&tag)) {
+		out_fmt(s, "%s OK [CAPABILITY ", buf_cstr(&tag));
+		cmd_capability_list(s);
+		out_str(s, "] Logged in\r\n");
+	} else {
+		out_str(s, "* PREAUTH [CAPABILITY ");
+		cmd_capability_list(s);
+		out_str(s, "] estafette IMAP ready\r\n");
+	}
+	buf_free(&tag);
+}
+
 static const char *maildir_path(void)
 {
 	const char *m = getenv("MAILDIR");
@@ -227,9 +251,7 @@ int main(int argc, char **argv)
 	io_set_max_line(s.io, IMAPD_MAX_LINE);
 	io_set_timeout(s.io, 30 * 60 * 1000);
 	s.tag = "*";
-	out_str(&s, "* PREAUTH [CAPABILITY ");
-	cmd_capability_list(&s);
-	out_str(&s, "] estafette IMAP ready\r\n");
+	greet(&s);
 	session_loop(&s);
 	mailbox_close(s.sel);
 	io_free(s.io);

@@ -111,3 +111,14 @@ size_t seqset_select(const struct seqset *set, const struct mailbox *mb, int by_
 	}
 	return n;
 }
+
+int seqset_valid_seq(const struct seqset *set, size_t count)
+{
+	for (size_t i = 0; i < set->count; i++)
+		for (int k = 0; k < 2; k++) {
+			uint32_t n = set->r[i][k];
+			if (n == UINT32_MAX ? count == 0 : n > count)
+				return 0;
+		}
+	return 1;
+}

@@ -282,10 +282,10 @@ class ImapdTest(TempDirTestCase):
         self.assertEqual(c.create("INBOX.Sent")[0], "NO")
         self.assertTrue(os.path.isfile(os.path.join(self.maildir, ".Sent", "maildirfolder")))
         typ, data = c.list()
-        self.assertIn(b'(\\HasChildren) "." INBOX.Sent', data)
+        self.assertIn(b'(\\HasChildren \\Sent) "." INBOX.Sent', data)
         self.assertIn(b'(\\HasNoChildren) "." INBOX.Sent.2024', data)
         self.assertIn(b'(\\HasChildren) "." INBOX', data)
-        self.assertEqual(c.list('""', "INBOX.%")[1], [b'(\\HasChildren) "." INBOX.Sent'])
+        self.assertEqual(c.list('""', "INBOX.%")[1], [b'(\\HasChildren \\Sent) "." INBOX.Sent'])
         self.assertEqual(c.rename("INBOX.Sent", "INBOX.Old")[0], "OK")
         self.assertEqual(sorted(c.list('""', "INBOX.*")[1]),
                          [b'(\\HasChildren) "." INBOX.Old', b'(\\HasNoChildren) "." INBOX.Old.2024'])
@@ -322,6 +322,19 @@ class ImapdTest(TempDirTestCase):
         self.assertEqual(c.uid("SEARCH", "ALL")[1], [b"1 2 3"])
         self.assertEqual(c.fetch("3", "(BODY.PEEK[])")[1][0][1], SIMPLE.replace(b"\n", b"\r\n"))
         c.logout()
+
+    def test_login_state_and_bad_sequences(self):
+        env = dict(os.environ, MAILDIR=self.maildir, ESTAFETTE_LOGIN_STATE="tls=1 imap-tag=A01")
+        p = subprocess.run([IMAPD], input=b"b SELECT INBOX\r\nc FETCH 1 FLAGS\r\n"
+                           b"d STORE 1:* +FLAGS (\\Seen)\r\ne COPY 2 INBOX\r\n"
+                           b"f UID FETCH 1:* FLAGS\r\n", env=env,
+                           capture_output=True, timeout=10)
+        out = p.stdout
+        self.assertTrue(out.startswith(b"A01 OK [CAPABILITY IMAP4rev1 "), out)
+        self.assertIn(b"c BAD Invalid message sequence number", out)
+        self.assertIn(b"d BAD Invalid message sequence number", out)
+        self.assertIn(b"e BAD Invalid message sequence number", out)
+        self.assertIn(b"f OK", out)
 
     def test_examine_is_read_only(self):
         self.deliver(SIMPLE)
