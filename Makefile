@@ -44,6 +44,7 @@ UNIT_SRCS  := $(sort $(wildcard lib/*_test.c */*_test.c))
 UNIT_BINS  := $(UNIT_SRCS:%.c=$(BUILD)/tests/%)
 UNIT_RUNNER_OBJ := $(BUILD)/tests/unit/unit.o
 
+.DEFAULT_GOAL := all
 PROGRAMS :=
 include $(sort $(wildcard */module.mk))
 
