@@ -36,7 +36,7 @@ struct att {
 struct fetch {
 	struct att atts[FETCH_MAX_ATTS];
 	int n;
-	int need_body, set_seen;
+	int set_seen;
 };
 
 static char upper(char c)
@@ -361,9 +361,32 @@ static void out_att(struct session *s, struct msg *m, const struct att *a, struc
 		break;
 	case A_ENVELOPE:
 		out_str(s, "ENVELOPE ");
-		out_envelope(s, md->mime.data, 0, md->mime.parts[0].hdr_len);
+		if (m->env == NULL) {
+			struct buf cap = BUF_INIT;
+			s->capture = &cap;
+			out_envelope(s, md->mime.data, 0, md->mime.parts[0].hdr_len);
+			s->capture = NULL;
+			m->env_len = (uint32_t)cap.len;
+			m->env = buf_detach(&cap);
+			m->env_owned = 1;
+			s->sel->cache_dirty = 1;
+		}
+		out_data(s, m->env, m->env_len);
 		break;
 	case A_BODYSTRUCTURE:
+		out_str(s, "BODYSTRUCTURE ");
+		if (m->bs == NULL) {
+			struct buf cap = BUF_INIT;
+			s->capture = &cap;
+			out_bodystructure(s, &md->mime, 0, 1);
+			s->capture = NULL;
+			m->bs_len = (uint32_t)cap.len;
+			m->bs = buf_detach(&cap);
+			m->bs_owned = 1;
+			s->sel->cache_dirty = 1;
+		}
+		out_data(s, m->bs, m->bs_len);
+		break;
 	case A_BODY:
 		out_str(s, a->kind == A_BODY ? "BODY " : "BODYSTRUCTURE ");
 		out_bodystructure(s, &md->mime, 0, a->kind == A_BODYSTRUCTURE);
@@ -395,9 +418,16 @@ static void out_att(struct session *s, struct msg *m, const struct att *a, struc
 	buf_free(&tmp);
 }
 
-static int needs_body(enum att_kind k)
+/* Whether answering f for m needs the message itself (not just the cache). */
+static int needs_body(const struct fetch *f, const struct msg *m)
 {
-	return k >= A_ENVELOPE;
+	for (int i = 0; i < f->n; i++) {
+		enum att_kind k = f->atts[i].kind;
+		if ((k == A_ENVELOPE && m->env == NULL) || (k == A_BODYSTRUCTURE && m->bs == NULL) ||
+		    k >= A_BODY)
+			return 1;
+	}
+	return 0;
 }
 
 /* One message's response; -1 if its file is gone. */
@@ -406,7 +436,7 @@ static int fetch_one(struct session *s, size_t seq, struct msg *m, const struct 
 	struct msgdata md;
 	int flags_done = 0, uid_done = 0;
 	memset(&md, 0, sizeof md);
-	if (f->need_body && load(s, m, &md) < 0)
+	if (needs_body(f, m) && load(s, m, &md) < 0)
 		return -1;
 	if (f->set_seen && !s->sel->readonly && !mdflags_has(&m->flags, MDFLAG_SEEN)) {
 		for (int attempt = 0; attempt < 3; attempt++) {
@@ -456,7 +486,6 @@ void cmd_fetch(struct session *s, struct parser *ps)
 	}
 	for (int i = 0; i < f.n; i++) {
 		enum att_kind k = f.atts[i].kind;
-		f.need_body |= needs_body(k);
 		f.set_seen |= (k == A_SECTION && !f.atts[i].peek) || k == A_RFC822 ||
 			      k == A_RFC822_TEXT;
 	}

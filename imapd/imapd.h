@@ -33,6 +33,9 @@ struct msg {
 	uint64_t size;       /* RFC822.SIZE (CRLF); valid if have_size */
 	time_t mtime;        /* INTERNALDATE; valid if have_mtime */
 	unsigned have_size : 1, have_mtime : 1, recent : 1, gone : 1;
+	unsigned env_owned : 1, bs_owned : 1;
+	const char *env, *bs; /* cached ENVELOPE and BODYSTRUCTURE responses, or NULL */
+	uint32_t env_len, bs_len;
 };
 
 /* A message found on disk by a scan. */
@@ -51,10 +54,14 @@ struct mailbox {
 	size_t count, cap;
 	char *keywords[IMAPD_KEYWORDS];
 	int nkeywords;
+	void *cache_map;     /* the cache file, mapped read-only */
+	size_t cache_size;
+	int cache_dirty;     /* entries were computed: write the cache at close */
 };
 
 struct session {
 	struct io *io;
+	struct buf *capture; /* when set, responses are built here, not sent */
 	const char *maildir;
 	struct mailbox *sel;
 	int logout;
@@ -141,6 +148,13 @@ int mailbox_read_msg(struct mailbox *mb, struct msg *m, struct buf *crlf);
 uint64_t mailbox_msg_size(struct mailbox *mb, struct msg *m);
 time_t mailbox_msg_mtime(struct mailbox *mb, struct msg *m);
 int mailbox_expunge(struct session *s, const struct seqset *uids);
+
+/* cache.c: "estafette-cache" per folder: sizes, dates, ENVELOPE and
+ * BODYSTRUCTURE by UID, so that reopening a large mailbox reads no message. */
+void cache_load(struct mailbox *mb);
+void cache_save(struct mailbox *mb);
+void cache_unmap(struct mailbox *mb);
+void cache_free_msg(struct msg *m);
 
 /* folder.c: IMAP names to maildirs. */
 int folder_path(struct session *s, const char *name, struct buf *path, const char **err);

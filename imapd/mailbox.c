@@ -61,6 +61,7 @@ struct mailbox *mailbox_open(struct session *s, const char *path, const char *na
 		push_msg(mb, &d[i]);
 	disk_msgs_free(d, n);
 	keywords_load(mb);
+	cache_load(mb);
 	(void)s;
 	return mb;
 }
@@ -69,8 +70,12 @@ void mailbox_close(struct mailbox *mb)
 {
 	if (mb == NULL)
 		return;
-	for (size_t i = 0; i < mb->count; i++)
+	cache_save(mb);
+	for (size_t i = 0; i < mb->count; i++) {
 		free(mb->msgs[i].name);
+		cache_free_msg(&mb->msgs[i]);
+	}
+	cache_unmap(mb);
 	for (int i = 0; i < IMAPD_KEYWORDS; i++)
 		free(mb->keywords[i]);
 	free(mb->msgs);
@@ -112,6 +117,7 @@ static void merge_view(struct session *s, struct disk_msg *d, size_t n, int allo
 		} else if (allow_expunge) {
 			out_fmt(s, "* %zu EXPUNGE\r\n", k + 1);
 			free(m->name);
+			cache_free_msg(m);
 		} else {
 			m->gone = 1;
 			mb->msgs[k++] = *m;
@@ -255,6 +261,7 @@ uint64_t mailbox_msg_size(struct mailbox *mb, struct msg *m)
 		m->have_size = 1;
 		return w;
 	}
+	mb->cache_dirty = 1;
 	struct buf b = BUF_INIT;
 	if (mailbox_read_msg(mb, m, &b) < 0)
 		m->size = 0;
@@ -270,6 +277,7 @@ time_t mailbox_msg_mtime(struct mailbox *mb, struct msg *m)
 		return m->mtime;
 	int fd = mailbox_open_msg(mb, m);
 	m->mtime = fd >= 0 && fstat(fd, &st) == 0 ? st.st_mtime : 0;
+	mb->cache_dirty = 1;
 	if (fd >= 0)
 		close(fd);
 	m->have_mtime = 1;

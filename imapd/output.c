@@ -9,14 +9,17 @@
 #include <string.h>
 #include <strings.h>
 
-void out_str(struct session *s, const char *str)
-{
-	io_write_str(s->io, str);
-}
-
 void out_data(struct session *s, const void *p, size_t n)
 {
-	io_write(s->io, p, n);
+	if (s->capture != NULL)
+		buf_append(s->capture, p, n);
+	else
+		io_write(s->io, p, n);
+}
+
+void out_str(struct session *s, const char *str)
+{
+	out_data(s, str, strlen(str));
 }
 
 void out_fmt(struct session *s, const char *fmt, ...)
@@ -26,7 +29,7 @@ void out_fmt(struct session *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	io_write(s->io, b.data, b.len);
+	out_data(s, b.data, b.len);
 	buf_free(&b);
 }
 
@@ -62,7 +65,7 @@ void out_string(struct session *s, const char *p, size_t n)
 {
 	struct buf b = BUF_INIT;
 	string_to_buf(&b, p, n);
-	io_write(s->io, b.data, b.len);
+	out_data(s, b.data, b.len);
 	buf_free(&b);
 }
 

@@ -336,6 +336,26 @@ class ImapdTest(TempDirTestCase):
         self.assertIn(b"e BAD Invalid message sequence number", out)
         self.assertIn(b"f OK", out)
 
+    def test_cache_reused_and_corrupt_cache_ignored(self):
+        self.deliver(NESTED)
+        self.deliver(SIMPLE)
+        want = None
+        for round in range(3):
+            c = self.client()
+            c.select("INBOX")
+            typ, data = c.fetch("1:2", "(UID RFC822.SIZE INTERNALDATE ENVELOPE BODYSTRUCTURE)")
+            self.assertEqual(typ, "OK")
+            if want is None:
+                want = data
+            self.assertEqual(data, want)
+            c.logout()
+            cache = os.path.join(self.maildir, "estafette-cache")
+            self.assertTrue(os.path.exists(cache))
+            if round == 1:
+                with open(cache, "r+b") as f:
+                    f.seek(12)
+                    f.write(b"1 99 99 999999999 7\n\x00\xff")
+
     def test_examine_is_read_only(self):
         self.deliver(SIMPLE)
         c = self.client()
