@@ -1,0 +1,115 @@
+/* Unit tests of imapd/uidlist.c: UIDs assigned once, kept, the list rebuilt
+ * when damaged, new/ moved to cur/. */
+#include "imapd.h"
+
+#include "buf.h"
+#include "file.h"
+#include "unit.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *mkmaildir(void)
+{
+	static struct buf p = BUF_INIT;
+	const char *sub[] = { "cur", "new", "tmp" };
+	buf_reset(&p);
+	buf_printf(&p, "%s/M", unit_tmpdir());
+	mkdir(buf_cstr(&p), 0700);
+	for (int i = 0; i < 3; i++) {
+		struct buf d = BUF_INIT;
+		buf_printf(&d, "%s/%s", buf_cstr(&p), sub[i]);
+		mkdir(buf_cstr(&d), 0700);
+		buf_free(&d);
+	}
+	return buf_cstr(&p);
+}
+
+static void put(const char *md, const char *dir, const char *name)
+{
+	struct buf p = BUF_INIT;
+	buf_printf(&p, "%s/%s/%s", md, dir, name);
+	CHECK_INT(file_replace(buf_cstr(&p), "x\n", 2, 0600), 0);
+	buf_free(&p);
+}
+
+static size_t scan(const char *md, struct disk_msg **d, uint32_t *validity, uint32_t *next)
+{
+	size_t n;
+	int fd = folder_lock(md);
+	CHECK(fd >= 0);
+	CHECK_INT(folder_scan(md, validity, next, d, &n), 0);
+	folder_unlock(fd);
+	return n;
+}
+
+TEST(uidlist_assigns_and_keeps)
+{
+	const char *md = mkmaildir();
+	struct disk_msg *d;
+	uint32_t v1, v2, next;
+	put(md, "new", "2.b.host");
+	put(md, "new", "1.a.host");
+	put(md, "cur", "3.c.host:2,S");
+	size_t n = scan(md, &d, &v1, &next);
+	CHECK_INT(n, 3);
+	CHECK_INT(next, 4);
+	CHECK_STR(d[0].name, "1.a.host:2,");
+	CHECK_INT(d[0].uid, 1);
+	CHECK_INT(d[2].uid, 3);
+	CHECK(d[0].recent);
+	disk_msgs_free(d, n);
+	put(md, "new", "0.z.host"); /* sorts first, but is newer: gets UID 4 */
+	n = scan(md, &d, &v2, &next);
+	CHECK_INT(v1, v2);
+	CHECK_INT(n, 4);
+	CHECK_STR(d[3].name, "0.z.host:2,");
+	CHECK_INT(d[3].uid, 4);
+	CHECK(d[3].recent && !d[0].recent);
+	disk_msgs_free(d, n);
+}
+
+TEST(uidlist_rebuilt_when_damaged)
+{
+	const char *md = mkmaildir();
+	struct disk_msg *d;
+	uint32_t v, next;
+	struct buf p = BUF_INIT;
+	put(md, "cur", "1.a.host:2,");
+	buf_printf(&p, "%s/estafette-uidlist", md);
+	const char *bad[] = { "E1 5 3\n2 1.a.host\n1 2.b\n", "garbage", "E1 0 1\n",
+			      "E1 5 2\n7 1.a.host\n", "E1 5 9\n1 a\0b\n" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		CHECK_INT(file_replace(buf_cstr(&p), bad[i], strlen(bad[i]) + (i == 4 ? 4 : 0), 0600), 0);
+		size_t n = scan(md, &d, &v, &next);
+		CHECK_INT(n, 1);
+		CHECK_INT(d[0].uid, 1);
+		CHECK(v != 5);
+		disk_msgs_free(d, n);
+	}
+	buf_free(&p);
+}
+
+TEST(uidlist_same_message_twice_and_expunged)
+{
+	const char *md = mkmaildir();
+	struct disk_msg *d;
+	uint32_t v, next;
+	put(md, "cur", "1.a.host:2,S");
+	put(md, "cur", "1.a.host:2,SF"); /* a crashed rename: one message */
+	put(md, "cur", "2.b.host:2,");
+	put(md, "cur", ".hidden");
+	size_t n = scan(md, &d, &v, &next);
+	CHECK_INT(n, 2);
+	disk_msgs_free(d, n);
+	struct buf p = BUF_INIT;
+	buf_printf(&p, "%s/cur/2.b.host:2,", md);
+	unlink(buf_cstr(&p));
+	n = scan(md, &d, &v, &next);
+	CHECK_INT(n, 1);
+	CHECK_INT(next, 3);
+	disk_msgs_free(d, n);
+	buf_free(&p);
+}
