@@ -2,6 +2,8 @@
  * argument is kept for Received: only; it is not trusted or verified. */
 #include "smtpd.h"
 
+#include "addr.h"
+#include "authclient.h"
 #include "io.h"
 
 #include <string.h>
@@ -94,15 +96,33 @@ void cmd_help(struct session *s, const char *arg, size_t len)
 	reply(s, "214 2.0.0 End of HELP");
 }
 
-/* VRFY would let anyone enumerate accounts: by default (and in this version
- * always) the RFC 5321 3.5.3 answer that neither confirms nor denies. */
+/* VRFY would let anyone enumerate accounts: by default the RFC 5321 3.5.3
+ * answer that neither confirms nor denies. With vrfy = yes, local addresses
+ * are looked up (250 or 550); anything else still gets 252. */
 void cmd_vrfy(struct session *s, const char *arg, size_t len)
 {
+	struct addr a = ADDR_INIT;
+	struct buf canon = BUF_INIT;
 	if (len == 0) {
 		reply_bad(s, "501 5.5.4 Syntax: VRFY address");
 		return;
 	}
-	reply(s, "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery");
+	int r = -1;
+	if (s->conf->vrfy && (arg[0] == '<' ? addr_parse_path(arg, len, 0, &a, NULL)
+					    : addr_parse_mailbox(arg, len, 0, &a)) == ADDR_OK) {
+		addr_format(&canon, &a, 0);
+		r = policy_vrfy(s, &a, &canon);
+	}
+	if (r == AUTHCLIENT_OK)
+		reply(s, "250 2.1.5 <%s>", canon.data);
+	else if (r == AUTHCLIENT_NO)
+		reply_error(s, "550 5.1.1 No such user here");
+	else if (r == AUTHCLIENT_TEMPFAIL)
+		reply_error(s, "451 4.3.0 Cannot check the address now");
+	else
+		reply(s, "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery");
+	addr_free(&a);
+	buf_free(&canon);
 }
 
 void cmd_expn(struct session *s, const char *arg, size_t len)

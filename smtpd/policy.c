@@ -94,28 +94,29 @@ static int lookup(const char *address, struct buf *why)
 
 static int has_upper(const char *p, size_t n)
 {
+	if (!p)
+		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (p[i] >= 'A' && p[i] <= 'Z')
 			return 1;
 	return 0;
 }
 
-/* A local address: ask authd unless checks are off. Local parts are tried as
- * given, then in lowercase (accounts are usually stored so; RFC 5321 2.4
- * leaves their case to us). */
-static int policy_local(struct session *s, const struct addr *a, const struct buf *canon)
+static int routing_chars(const struct addr *a)
 {
 	const char *lp = a->local.data ? a->local.data : "";
 	size_t ll = a->local.len;
-	if (memchr(lp, '%', ll) || memchr(lp, '!', ll) || memchr(lp, '@', ll) || memchr(lp, '\0', ll)) {
-		reject(s, canon, "550 5.1.1 Routing characters in local part refused");
-		return -1;
-	}
-	if (!s->conf->recipient_check || (ll == 10 && strncasecmp(lp, "postmaster", 10) == 0))
-		return 0;
+	return memchr(lp, '%', ll) || memchr(lp, '!', ll) || memchr(lp, '@', ll) || memchr(lp, '\0', ll);
+}
+
+/* Ask authd about a local address (an AUTHCLIENT_ result). Local parts are
+ * tried as given, then in lowercase (accounts are usually stored so; RFC 5321
+ * 2.4 leaves their case to us). */
+int policy_lookup_local(const struct addr *a, const struct buf *canon)
+{
 	struct buf why = BUF_INIT;
 	int r = lookup(canon->data, &why);
-	if (r == AUTHCLIENT_NO && has_upper(lp, ll)) {
+	if (r == AUTHCLIENT_NO && has_upper(a->local.data, a->local.len)) {
 		struct buf lower = BUF_INIT;
 		buf_set(&lower, canon->data, canon->len);
 		for (size_t i = 0; i < lower.len; i++) /* the domain is lowercase already */
@@ -127,6 +128,20 @@ static int policy_local(struct session *s, const struct addr *a, const struct bu
 	if (r == AUTHCLIENT_TEMPFAIL)
 		log_warn("recipient check for %s: %s", canon->data, buf_cstr(&why));
 	buf_free(&why);
+	return r;
+}
+
+/* A local address: routing syntax refused, the account checked unless checks are off. */
+static int policy_local(struct session *s, const struct addr *a, const struct buf *canon)
+{
+	if (routing_chars(a)) {
+		reject(s, canon, "550 5.1.1 Routing characters in local part refused");
+		return -1;
+	}
+	if (!s->conf->recipient_check ||
+	    (a->local.len == 10 && strncasecmp(a->local.data, "postmaster", 10) == 0))
+		return 0;
+	int r = policy_lookup_local(a, canon);
 	if (r == AUTHCLIENT_OK)
 		return 0;
 	if (r == AUTHCLIENT_NO)
@@ -134,6 +149,14 @@ static int policy_local(struct session *s, const struct addr *a, const struct bu
 	else
 		reject(s, canon, "451 4.3.0 Cannot check the recipient now, try again later");
 	return -1;
+}
+
+/* VRFY with vrfy = yes: only local addresses are answered. */
+int policy_vrfy(struct session *s, const struct addr *a, const struct buf *canon)
+{
+	if (!policy_domain_listed(s->locals, a->domain.data, a->domain.len) || routing_chars(a))
+		return -1;
+	return policy_lookup_local(a, canon);
 }
 
 int policy_rcpt(struct session *s, const struct addr *a, const struct buf *canon)

@@ -30,7 +30,7 @@ struct smtpd_conf {
 	uint64_t command_timeout;   /* seconds of silence allowed */
 	uint64_t session_timeout;   /* seconds for the whole session */
 	uint64_t submit_timeout;    /* seconds to wait for submit's reply */
-	int vrfy;                   /* VRFY answers 252 either way; off: 252 without lookup */
+	int vrfy;                   /* VRFY looks up local addresses; off: always 252 */
 	int recipient_check;        /* ask authd about recipients in local domains */
 	int auth_loopback;          /* AUTH without TLS from 127.0.0.0/8 and ::1 */
 	int sender_check;           /* submission: sender must be the account */
@@ -155,6 +155,10 @@ int policy_may_relay(const struct session *s);
 /* Decide about one recipient; replies itself on refusal (-1), else 0. */
 struct addr;
 int policy_rcpt(struct session *s, const struct addr *a, const struct buf *canon);
+/* authd's answer (AUTHCLIENT_*) about a local address. */
+int policy_lookup_local(const struct addr *a, const struct buf *canon);
+/* VRFY: -1 when the address is not local, else an AUTHCLIENT_ result. */
+int policy_vrfy(struct session *s, const struct addr *a, const struct buf *canon);
 /* 1 when domain (canonical) is in the list (ASCII case ignored). */
 int policy_domain_listed(const struct config_list *l, const char *domain, size_t len);
 

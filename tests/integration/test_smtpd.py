@@ -348,3 +348,40 @@ class SmtpdCoreTest(SmtpdCase):
         c.send(b"x\r\n.\r\n")
         self.assertEqual(c.reply()[0], 250)
         c.close()
+
+    def test_submit_failure_is_temporary(self):
+        os.rename(os.path.join(self.root, "libexec", "estafette", "submit"),
+                  os.path.join(self.root, "libexec", "estafette", "submit.off"))
+        c = self.connect()
+        self.ehlo(c)
+        self.mail(c)
+        self.assertEqual(c.cmd("DATA")[0], 354)
+        c.send(b"Subject: x\r\n\r\n" + b"y" * 100 + b"\r\n" * 2000 + b".\r\n")
+        code, lines = c.reply()
+        self.assertEqual((code, lines[0][:5]), (451, "4.3.0"))
+        self.assertEqual(c.cmd("NOOP")[0], 250)
+        c.close()
+
+    def test_bdat_nul_refused_by_submit(self):
+        c = self.connect()
+        self.ehlo(c)
+        self.mail(c)
+        c.send(b"BDAT 5 LAST\r\na\x00b\r\n")
+        code, lines = c.reply()
+        self.assertEqual((code, lines[0][:5]), (554, "5.6.0"), self.log())
+        self.assertEqual(self.queued(), [])
+        c.close()
+
+    def test_big_message_in_pieces(self):
+        c = self.connect()
+        self.ehlo(c)
+        self.mail(c)
+        c.cmd("DATA")
+        body = b"".join(b"line %06d %s\r\n" % (i, b"x" * (i % 200)) for i in range(20000))
+        for i in range(0, len(body), 777):
+            c.send(body[i:i + 777])
+        c.send(b".\r\n")
+        self.assertEqual(c.reply()[0], 250)
+        (_, _, msg), = self.queued()
+        self.assertEqual(body_of(msg), body.replace(b"\r\n", b"\n"))
+        c.close()

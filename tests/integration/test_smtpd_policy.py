@@ -143,3 +143,17 @@ class SmtpdPolicyTest(SmtpdCase):
         self.assertEqual(c.cmd("RCPT TO:<postmaster@example.test>")[0], 250)
         self.assertEqual(c.cmd("RCPT TO:<postmaster>"), (452, ["4.5.3 Too many recipients"]))
         c.close()
+
+    def test_vrfy(self):
+        c = self.connect()
+        self.assertEqual(c.cmd("VRFY joe@example.test")[0], 252)  # off by default
+        c.close()
+        self.config("smtpd.conf", "vrfy = yes\ntarpit_delay = 0\n")
+        c = self.connect()
+        self.assertEqual(c.cmd("VRFY joe@example.test"), (250, ["2.1.5 <joe@example.test>"]))
+        self.assertEqual(c.cmd("VRFY <Joe@Example.Test>")[0], 250)
+        self.assertEqual(c.cmd("VRFY nobody@example.test")[0], 550)
+        self.assertEqual(c.cmd("VRFY user%x@example.test")[0], 252)
+        self.assertEqual(c.cmd("VRFY someone@elsewhere.example")[0], 252)
+        self.assertEqual(c.cmd("VRFY Joe Smith")[0], 252)
+        c.close()
