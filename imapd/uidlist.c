@@ -115,6 +115,67 @@ static int list_parse(struct buf *text, uint32_t *validity, uint32_t *next, stru
 	return 0;
 }
 
+/* A foreign list: Dovecot's dovecot-uidlist (version 3: "3 V<validity>
+ * N<next> ...", lines "<uid> [fields] :<name>"; version 1: "1 <validity>
+ * <next>", lines "<uid> <name>"), which is also the layout of Courier's
+ * courierimapuiddb. Names lose their ":2,..." info. Lines that do not parse
+ * are skipped; UIDs must ascend. -1 if the header is not understood. */
+static int foreign_parse(struct buf *text, uint32_t *validity, uint32_t *next,
+			 struct entry **v, size_t *n, size_t *cap)
+{
+	unsigned long a = 0, b = 0;
+	if (buf_has_nul(text) || (sscanf(buf_cstr(text), "3 V%lu N%lu", &a, &b) != 2 &&
+				  sscanf(buf_cstr(text), "1 %lu %lu", &a, &b) != 2) ||
+	    a == 0 || a > UINT32_MAX || b == 0 || b >= UINT32_MAX)
+		return -1;
+	char *p = memchr(text->data, '\n', text->len), *end = text->data + text->len;
+	uint32_t last = 0;
+	while (p != NULL && ++p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p)), *q;
+		if (nl == NULL)
+			break;
+		unsigned long u = strtoul(p, &q, 10);
+		char *name = NULL;
+		for (char *x = nl; x > q; x--)
+			if (x[-1] == ' ' || x[-1] == ':') {
+				name = x;
+				break;
+			}
+		if (q != p && u > last && u < b && name != NULL && name < nl) {
+			size_t bl = (size_t)(nl - name);
+			char *colon = memchr(name, ':', bl);
+			if (colon != NULL)
+				bl = (size_t)(colon - name);
+			if (bl > 0) {
+				last = (uint32_t)u;
+				push(v, n, cap, (struct entry){ (uint32_t)u, name, bl, NULL, 0 });
+			}
+		}
+		p = nl;
+	}
+	*validity = (uint32_t)a;
+	*next = (uint32_t)b;
+	return 0;
+}
+
+/* No list of our own: take over Dovecot's or Courier's UIDs if there are. */
+static int import_foreign(const char *path, struct buf *text, uint32_t *validity,
+			  uint32_t *next, struct entry **v, size_t *n, size_t *cap)
+{
+	static const char *const names[] = { "dovecot-uidlist", "courierimapuiddb" };
+	struct buf p = BUF_INIT;
+	int rc = -1;
+	for (size_t i = 0; i < 2 && rc < 0; i++) {
+		buf_reset(&p);
+		buf_printf(&p, "%s/%s", path, names[i]);
+		*n = 0;
+		if (file_read(buf_cstr(&p), text, UIDLIST_MAX) == 0)
+			rc = foreign_parse(text, validity, next, v, n, cap);
+	}
+	buf_free(&p);
+	return rc;
+}
+
 /* Move everything in new/ to cur/ (name + ":2,"). */
 static void move_new(const char *path)
 {
@@ -209,12 +270,15 @@ int folder_scan(const char *path, uint32_t *uidvalidity, uint32_t *uidnext,
 	uint32_t validity = 0, next = 1;
 	int dirty = 0;
 	buf_printf(&lp, "%s/%s", path, UIDLIST);
-	if (file_read(buf_cstr(&lp), &text, UIDLIST_MAX) < 0 ||
-	    list_parse(&text, &validity, &next, &list, &nl, &capl) < 0) {
+	int have = file_read(buf_cstr(&lp), &text, UIDLIST_MAX) == 0;
+	if (!have || list_parse(&text, &validity, &next, &list, &nl, &capl) < 0) {
 		nl = 0;
-		validity = (uint32_t)time(NULL);
-		next = 1;
 		dirty = 1;
+		if (have || import_foreign(path, &text, &validity, &next, &list, &nl, &capl) < 0) {
+			nl = 0;
+			validity = (uint32_t)time(NULL);
+			next = 1;
+		}
 	}
 	move_new(path);
 	list_cur(path, &disk, &nd, &capd);

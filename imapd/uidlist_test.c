@@ -113,3 +113,47 @@ TEST(uidlist_same_message_twice_and_expunged)
 	disk_msgs_free(d, n);
 	buf_free(&p);
 }
+
+TEST(uidlist_imports_dovecot_and_courier)
+{
+	const char *md = mkmaildir();
+	struct disk_msg *d;
+	uint32_t v, next;
+	struct buf p = BUF_INIT;
+	put(md, "cur", "1.a.host:2,S");
+	put(md, "cur", "2.b.host,S=5:2,");
+	put(md, "new", "3.c.host");
+	buf_printf(&p, "%s/dovecot-uidlist", md);
+	const char *dv = "3 V1234 N50 Gabc\n7 :1.a.host\n9 W10 :2.b.host,S=5\n\nbad line\n";
+	CHECK_INT(file_replace(buf_cstr(&p), dv, strlen(dv), 0600), 0);
+	size_t n = scan(md, &d, &v, &next);
+	CHECK_INT(v, 1234);
+	CHECK_INT(n, 3);
+	CHECK_INT(d[0].uid, 7);
+	CHECK_INT(d[1].uid, 9);
+	CHECK_INT(d[2].uid, 50);
+	CHECK_INT(next, 51);
+	disk_msgs_free(d, n);
+	/* Courier's (version 1) in another maildir */
+	buf_reset(&p);
+	buf_printf(&p, "%s/X", unit_tmpdir());
+	mkdir(buf_cstr(&p), 0700);
+	const char *sub[] = { "cur", "new", "tmp" };
+	for (int i = 0; i < 3; i++) {
+		struct buf q = BUF_INIT;
+		buf_printf(&q, "%s/%s", buf_cstr(&p), sub[i]);
+		mkdir(buf_cstr(&q), 0700);
+		buf_free(&q);
+	}
+	put(buf_cstr(&p), "cur", "5.e.host:2,");
+	struct buf f = BUF_INIT;
+	buf_printf(&f, "%s/courierimapuiddb", buf_cstr(&p));
+	CHECK_INT(file_replace(buf_cstr(&f), "1 777 12\n11 5.e.host\n", 21, 0600), 0);
+	n = scan(buf_cstr(&p), &d, &v, &next);
+	CHECK_INT(v, 777);
+	CHECK_INT(n, 1);
+	CHECK_INT(d[0].uid, 11);
+	disk_msgs_free(d, n);
+	buf_free(&f);
+	buf_free(&p);
+}
