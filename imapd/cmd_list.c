@@ -49,6 +49,37 @@ static void names_all(struct session *s, struct names *out)
 	qsort(out->v, out->n, sizeof *out->v, cmp_str);
 }
 
+/* Parents that have no directory of their own (".a.b" without ".a"): the
+ * hierarchy shows them as \Noselect. Sorted, without duplicates. */
+static void names_implied(const struct names *all, struct names *out)
+{
+	out->v = NULL;
+	out->n = 0;
+	for (size_t i = 0; i < all->n; i++) {
+		const char *name = all->v[i];
+		for (const char *dot = strchr(name, '.'); dot != NULL; dot = strchr(dot + 1, '.')) {
+			char *parent = xmemdup(name, (size_t)(dot - name));
+			if (bsearch(&parent, all->v, all->n, sizeof *all->v, cmp_str) != NULL ||
+			    out->n >= FOLDERS_MAX) {
+				free(parent);
+				continue;
+			}
+			out->v = xreallocarray(out->v, out->n + 1, sizeof *out->v);
+			out->v[out->n++] = parent;
+		}
+	}
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof *out->v, cmp_str);
+	size_t k = 0;
+	for (size_t i = 0; i < out->n; i++) {
+		if (k > 0 && strcmp(out->v[k - 1], out->v[i]) == 0)
+			free(out->v[i]);
+		else
+			out->v[k++] = out->v[i];
+	}
+	out->n = k;
+}
+
 static void names_free(struct names *ns)
 {
 	for (size_t i = 0; i < ns->n; i++)
@@ -111,32 +142,244 @@ static int list_args(struct session *s, struct parser *ps, struct buf *pattern)
 	return rc;
 }
 
+/* LIST-EXTENDED (RFC 5258) selection and return options, LIST-STATUS. */
+enum { SEL_SUBSCRIBED = 1, SEL_RECURSIVE = 2, SEL_SPECIAL = 4, SEL_REMOTE = 8 };
+enum { RET_SUBSCRIBED = 1, RET_CHILDREN = 2, RET_SPECIAL = 4, RET_STATUS = 8 };
+#define LIST_MAX_PATTERNS 32
+
+struct list_req {
+	int sel, ret;
+	struct buf patterns[LIST_MAX_PATTERNS];
+	int npatterns;
+	int want[16], nwant;
+};
+
+static int word_bit(struct parser *ps, struct buf *w, const char *const *names, int n)
+{
+	if (p_atom(ps, w) < 0)
+		return -1;
+	for (int i = 0; i < n; i++)
+		if (strcasecmp(buf_cstr(w), names[i]) == 0)
+			return 1 << i;
+	ps->err = "Unknown LIST option";
+	return -1;
+}
+
+static int parse_sel(struct parser *ps, struct list_req *r, struct buf *w)
+{
+	static const char *const names[] = { "SUBSCRIBED", "RECURSIVEMATCH", "SPECIAL-USE", "REMOTE" };
+	ps->p++;
+	for (int i = 0; !p_peek(ps, ')'); i++) {
+		int b = (i > 0 && p_sp(ps) < 0) ? -1 : word_bit(ps, w, names, 4);
+		if (b < 0)
+			return -1;
+		r->sel |= b;
+	}
+	if ((r->sel & SEL_RECURSIVE) && !(r->sel & (SEL_SUBSCRIBED | SEL_SPECIAL))) {
+		ps->err = "RECURSIVEMATCH needs another selection option";
+		return -1;
+	}
+	return p_char(ps, ')') == 0 && p_sp(ps) == 0 ? 0 : -1;
+}
+
+static int parse_ret(struct parser *ps, struct list_req *r, struct buf *w)
+{
+	static const char *const names[] = { "SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "STATUS" };
+	if (p_sp(ps) < 0 || p_atom(ps, w) < 0 || strcasecmp(buf_cstr(w), "RETURN") != 0 ||
+	    p_sp(ps) < 0 || p_char(ps, '(') < 0)
+		return -1;
+	for (int i = 0; !p_peek(ps, ')'); i++) {
+		int b = (i > 0 && p_sp(ps) < 0) ? -1 : word_bit(ps, w, names, 4);
+		if (b < 0)
+			return -1;
+		r->ret |= b;
+		if (b != RET_STATUS)
+			continue;
+		if (p_sp(ps) < 0 || p_char(ps, '(') < 0)
+			return -1;
+		while (!p_peek(ps, ')')) {
+			if ((r->nwant > 0 && p_sp(ps) < 0) || r->nwant >= 16 || p_atom(ps, w) < 0 ||
+			    (r->want[r->nwant++] = status_item(buf_cstr(w))) < 0) {
+				ps->err = "Bad STATUS item";
+				return -1;
+			}
+		}
+		if (p_char(ps, ')') < 0 || r->nwant == 0)
+			return -1;
+	}
+	return p_char(ps, ')');
+}
+
+static int add_pattern(struct list_req *r, struct parser *ps, const struct buf *ref,
+		       const struct buf *pat)
+{
+	if (r->npatterns >= LIST_MAX_PATTERNS || ref->len + pat->len > PATTERN_MAX ||
+	    buf_has_nul(ref) || buf_has_nul(pat)) {
+		ps->err = "Too many or too long patterns";
+		return -1;
+	}
+	struct buf *b = &r->patterns[r->npatterns++];
+	buf_init(b);
+	buf_append_buf(b, ref);
+	buf_append_buf(b, pat);
+	return 0;
+}
+
+static int parse_list_cmd(struct parser *ps, struct list_req *r)
+{
+	struct buf w = BUF_INIT, ref = BUF_INIT, pat = BUF_INIT;
+	int rc = -1;
+	if (p_sp(ps) < 0 || (p_peek(ps, '(') && parse_sel(ps, r, &w) < 0) ||
+	    p_astring(ps, &ref) < 0 || p_sp(ps) < 0)
+		goto done;
+	if (p_peek(ps, '(')) {
+		ps->p++;
+		for (int i = 0; !p_peek(ps, ')'); i++)
+			if ((i > 0 && p_sp(ps) < 0) || p_list_mailbox(ps, &pat) < 0 ||
+			    add_pattern(r, ps, &ref, &pat) < 0)
+				goto done;
+		if (p_char(ps, ')') < 0 || r->npatterns == 0)
+			goto done;
+	} else if (p_list_mailbox(ps, &pat) < 0 || add_pattern(r, ps, &ref, &pat) < 0) {
+		goto done;
+	}
+	if (!p_peek(ps, ' ') || parse_ret(ps, r, &w) == 0)
+		rc = p_eol(ps);
+done:
+	buf_free(&w);
+	buf_free(&ref);
+	buf_free(&pat);
+	return rc;
+}
+
+static void subs_all(struct session *s, struct names *out)
+{
+	struct buf text = BUF_INIT, p = BUF_INIT;
+	out->v = NULL;
+	out->n = 0;
+	buf_printf(&p, "%s/%s", s->maildir, SUBSCRIBED);
+	if (file_read(buf_cstr(&p), &text, 1024 * 1024) < 0 || buf_has_nul(&text))
+		buf_reset(&text);
+	char *save = NULL;
+	for (char *l = text.len ? strtok_r(text.data, "\n", &save) : NULL;
+	     l != NULL && out->n < FOLDERS_MAX; l = strtok_r(NULL, "\n", &save)) {
+		out->v = xreallocarray(out->v, out->n + 1, sizeof *out->v);
+		out->v[out->n++] = xstrdup(l);
+	}
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof *out->v, cmp_str);
+	buf_free(&text);
+	buf_free(&p);
+}
+
+static int names_has(const struct names *ns, const char *name)
+{
+	return ns->n > 0 && bsearch(&name, ns->v, ns->n, sizeof *ns->v, cmp_str) != NULL;
+}
+
+static int matches(const struct list_req *r, const char *name)
+{
+	for (int i = 0; i < r->npatterns; i++)
+		if (folder_match(r->patterns[i].data, name))
+			return 1;
+	return 0;
+}
+
+static void list_one(struct session *s, const struct list_req *r, const struct names *all,
+		     const struct names *implied, const struct names *subs, const char *name)
+{
+	int exists = names_has(all, name), sub = names_has(subs, name);
+	int noselect = !exists && names_has(implied, name);
+	int childinfo = 0;
+	if ((r->sel & SEL_SUBSCRIBED) && !sub) {
+		if (!(r->sel & SEL_RECURSIVE) || !has_children(subs, name))
+			return;
+		childinfo = 1;
+	}
+	const char *use = exists ? special_use(name) : NULL;
+	if ((r->sel & SEL_SPECIAL) && use == NULL)
+		return;
+	out_str(s, "* LIST (");
+	out_str(s, noselect ? "\\Noselect \\HasChildren" : !exists ? "\\NonExistent" :
+		   has_children(all, name) ? "\\HasChildren" : "\\HasNoChildren");
+	if (sub && !childinfo && ((r->sel & SEL_SUBSCRIBED) || (r->ret & RET_SUBSCRIBED)))
+		out_str(s, " \\Subscribed");
+	if (use)
+		out_fmt(s, " %s", use);
+	out_str(s, ") \".\" ");
+	out_astring(s, name, strlen(name));
+	if (childinfo)
+		out_str(s, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
+	out_str(s, "\r\n");
+	if ((r->ret & RET_STATUS) && exists) {
+		struct buf path = BUF_INIT;
+		if (folder_path(s, name, &path, NULL) == 0 && folder_exists(buf_cstr(&path)))
+			status_reply(s, name, buf_cstr(&path), r->want, r->nwant);
+		buf_free(&path);
+	}
+}
+
+/* a and b (may be NULL) merged and deduplicated; the strings stay theirs. */
+static void merge_names(const struct names *a, const struct names *b, struct names *out)
+{
+	size_t i = 0, j = 0, bn = b ? b->n : 0;
+	out->v = xcalloc(a->n + bn + 1, sizeof *out->v);
+	out->n = 0;
+	while (i < a->n || j < bn) {
+		int c = i == a->n ? 1 : j == bn ? -1 : strcmp(a->v[i], b->v[j]);
+		out->v[out->n++] = c <= 0 ? a->v[i] : b->v[j];
+		if (c <= 0)
+			i++;
+		if (c >= 0)
+			j++;
+	}
+}
+
+/* Every name to consider: existing folders and the extra (subscribed) names,
+ * merged in order. */
+static void list_all(struct session *s, const struct list_req *r, const struct names *all,
+		     const struct names *implied, const struct names *extra,
+		     const struct names *subs)
+{
+	size_t i = 0, j = 0;
+	while (i < all->n || j < extra->n) {
+		int c = i == all->n ? 1 : j == extra->n ? -1 : strcmp(all->v[i], extra->v[j]);
+		const char *name = c <= 0 ? all->v[i] : extra->v[j];
+		if (matches(r, name))
+			list_one(s, r, all, implied, subs, name);
+		if (c <= 0)
+			i++;
+		if (c >= 0)
+			j++;
+	}
+}
+
 void cmd_list(struct session *s, struct parser *ps)
 {
-	struct buf pattern = BUF_INIT;
-	struct names ns;
-	if (list_args(s, ps, &pattern) < 0)
-		goto done;
-	if (pattern.len == 0) {
+	struct list_req r;
+	struct names all, subs;
+	memset(&r, 0, sizeof r);
+	if (parse_list_cmd(ps, &r) < 0) {
+		out_bad(s, ps);
+	} else if (r.npatterns == 1 && r.patterns[0].len == 0 && r.sel == 0) {
 		out_str(s, "* LIST (\\Noselect) \".\" \"\"\r\n");
 		out_done(s, "OK", "LIST completed");
-		goto done;
+	} else {
+		struct names implied, extra;
+		names_all(s, &all);
+		names_implied(&all, &implied);
+		subs_all(s, &subs);
+		/* without the SUBSCRIBED selection: existing folders and their parents */
+		merge_names(&implied, (r.sel & SEL_SUBSCRIBED) ? &subs : NULL, &extra);
+		list_all(s, &r, &all, &implied, &extra, &subs);
+		free(extra.v);
+		names_free(&implied);
+		names_free(&all);
+		names_free(&subs);
+		out_done(s, "OK", "LIST completed");
 	}
-	names_all(s, &ns);
-	for (size_t i = 0; i < ns.n; i++) {
-		if (!folder_match(buf_cstr(&pattern), ns.v[i]))
-			continue;
-		const char *use = special_use(ns.v[i]);
-		out_fmt(s, "* LIST (%s%s%s) \".\" ",
-			has_children(&ns, ns.v[i]) ? "\\HasChildren" : "\\HasNoChildren",
-			use ? " " : "", use ? use : "");
-		out_astring(s, ns.v[i], strlen(ns.v[i]));
-		out_str(s, "\r\n");
-	}
-	names_free(&ns);
-	out_done(s, "OK", "LIST completed");
-done:
-	buf_free(&pattern);
+	for (int i = 0; i < r.npatterns; i++)
+		buf_free(&r.patterns[i]);
 }
 
 void cmd_lsub(struct session *s, struct parser *ps)
@@ -163,69 +406,3 @@ done:
 	buf_free(&p);
 }
 
-static const char *const status_items[] = { "MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY",
-					    "UNSEEN" };
-
-static int status_item(const char *name)
-{
-	for (int i = 0; i < 5; i++)
-		if (strcasecmp(name, status_items[i]) == 0)
-			return i;
-	return -1;
-}
-
-static void status_reply(struct session *s, const char *name, const char *path, const int *want,
-			 int nwant)
-{
-	struct disk_msg *d;
-	size_t n, unseen = 0, recent = 0;
-	uint32_t validity, next;
-	int fd = folder_lock(path);
-	folder_scan(path, &validity, &next, &d, &n);
-	folder_unlock(fd);
-	for (size_t i = 0; i < n; i++) {
-		struct mdflags_name mn;
-		recent += d[i].recent != 0;
-		if (mdflags_name_parse(&mn, d[i].name, strlen(d[i].name)) < 0 ||
-		    !mdflags_has(&mn.flags, MDFLAG_SEEN))
-			unseen++;
-	}
-	disk_msgs_free(d, n);
-	uint64_t values[5] = { n, recent, next, validity, unseen };
-	out_str(s, "* STATUS ");
-	out_astring(s, name, strlen(name));
-	out_str(s, " (");
-	for (int i = 0; i < nwant; i++)
-		out_fmt(s, "%s%s %llu", i ? " " : "", status_items[want[i]],
-			(unsigned long long)values[want[i]]);
-	out_str(s, ")\r\n");
-}
-
-void cmd_status(struct session *s, struct parser *ps)
-{
-	struct buf name = BUF_INIT, path = BUF_INIT, item = BUF_INIT;
-	int want[16], nwant = 0, ok;
-	const char *err = NULL;
-	ok = p_sp(ps) == 0 && p_astring(ps, &name) == 0 && p_sp(ps) == 0 && p_char(ps, '(') == 0;
-	while (ok && !p_peek(ps, ')') && nwant < 16) {
-		if (nwant > 0 && p_sp(ps) < 0)
-			ok = 0;
-		else if (p_atom(ps, &item) < 0 || (want[nwant++] = status_item(buf_cstr(&item))) < 0)
-			ok = 0;
-	}
-	ok = ok && nwant > 0 && p_char(ps, ')') == 0 && p_eol(ps) == 0;
-	if (!ok) {
-		if (ps->err == NULL)
-			ps->err = "Bad STATUS item";
-		out_bad(s, ps);
-	} else if (buf_has_nul(&name) || folder_path(s, buf_cstr(&name), &path, &err) < 0 ||
-		   !folder_exists(buf_cstr(&path))) {
-		out_tagged(s, "NO", "[NONEXISTENT] %s", err ? err : "No such mailbox");
-	} else {
-		status_reply(s, buf_cstr(&name), buf_cstr(&path), want, nwant);
-		out_done(s, "OK", "STATUS completed");
-	}
-	buf_free(&name);
-	buf_free(&path);
-	buf_free(&item);
-}

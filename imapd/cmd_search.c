@@ -315,29 +315,101 @@ static void search_free(struct search *se)
 	}
 }
 
+enum { R_MIN = 1, R_MAX = 2, R_ALL = 4, R_COUNT = 8 };
+
+/* ESEARCH (RFC 4731): "RETURN (MIN MAX ALL COUNT)"; 0 none given, -1 bad. */
+static int parse_return(struct parser *ps, struct buf *w)
+{
+	static const char *const names[] = { "MIN", "MAX", "ALL", "COUNT" };
+	int r = 0;
+	if (p_sp(ps) < 0 || p_char(ps, '(') < 0)
+		return -1;
+	for (int i = 0; !p_peek(ps, ')'); i++) {
+		if ((i > 0 && p_sp(ps) < 0) || p_atom(ps, w) < 0)
+			return -1;
+		int k = 0;
+		while (k < 4 && strcasecmp(buf_cstr(w), names[k]) != 0)
+			k++;
+		if (k == 4) {
+			ps->err = "Unknown RETURN option";
+			return -1;
+		}
+		r |= 1 << k;
+	}
+	if (p_char(ps, ')') < 0 || p_sp(ps) < 0)
+		return -1;
+	return r ? r : R_ALL;
+}
+
+static void out_esearch(struct session *s, const uint32_t *v, size_t n, int ret)
+{
+	out_fmt(s, "* ESEARCH (TAG \"%s\")%s", s->tag, s->uid ? " UID" : "");
+	if (n > 0 && (ret & R_MIN))
+		out_fmt(s, " MIN %lu", (unsigned long)v[0]);
+	if (n > 0 && (ret & R_MAX))
+		out_fmt(s, " MAX %lu", (unsigned long)v[n - 1]);
+	if (ret & R_COUNT)
+		out_fmt(s, " COUNT %zu", n);
+	if (n > 0 && (ret & R_ALL)) {
+		out_str(s, " ALL ");
+		for (size_t i = 0; i < n;) {
+			size_t j = i;
+			while (j + 1 < n && v[j + 1] == v[j] + 1)
+				j++;
+			out_fmt(s, "%s%lu", i ? "," : "", (unsigned long)v[i]);
+			if (j > i)
+				out_fmt(s, ":%lu", (unsigned long)v[j]);
+			i = j + 1;
+		}
+	}
+	out_str(s, "\r\n");
+}
+
+/* The optional RETURN and CHARSET before the criteria; -1 after a reply. */
+static int search_prefix(struct session *s, struct parser *ps, struct buf *w, int *ret)
+{
+	const char *save = ps->p;
+	*ret = 0;
+	if (p_atom(ps, w) == 0 && strcasecmp(buf_cstr(w), "RETURN") == 0) {
+		if ((*ret = parse_return(ps, w)) < 0) {
+			out_bad(s, ps);
+			return -1;
+		}
+		save = ps->p;
+		if (p_atom(ps, w) < 0)
+			buf_reset(w);
+	}
+	if (strcasecmp(buf_cstr(w), "CHARSET") == 0) {
+		if (p_sp(ps) < 0 || p_astring(ps, w) < 0 || p_sp(ps) < 0) {
+			out_bad(s, ps);
+			return -1;
+		}
+		if (strcasecmp(buf_cstr(w), "UTF-8") != 0 && strcasecmp(buf_cstr(w), "US-ASCII") != 0) {
+			out_tagged(s, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
+			return -1;
+		}
+	} else {
+		ps->p = save;
+		ps->err = NULL;
+	}
+	return 0;
+}
+
 void cmd_search(struct session *s, struct parser *ps)
 {
 	struct search *se = xcalloc(1, sizeof *se);
 	struct buf w = BUF_INIT;
-	int root = -1;
-	if (p_sp(ps) == 0) {
-		const char *save = ps->p;
-		if (p_atom(ps, &w) == 0 && strcasecmp(buf_cstr(&w), "CHARSET") == 0) {
-			if (p_sp(ps) < 0 || p_astring(ps, &w) < 0 || p_sp(ps) < 0)
-				goto bad;
-			if (strcasecmp(buf_cstr(&w), "UTF-8") != 0 && strcasecmp(buf_cstr(&w), "US-ASCII") != 0) {
-				out_tagged(s, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
-				goto done;
-			}
-		} else {
-			ps->p = save;
-			ps->err = NULL;
-		}
-		root = parse_list(s, se, ps, 0);
-	}
+	uint32_t *found = NULL;
+	size_t nfound = 0;
+	int root = -1, ret = 0;
+	if (p_sp(ps) < 0)
+		goto bad;
+	if (search_prefix(s, ps, &w, &ret) < 0)
+		goto done;
+	root = parse_list(s, se, ps, 0);
 	if (root < 0 || p_eol(ps) < 0)
 		goto bad;
-	out_str(s, "* SEARCH");
+	found = xcalloc(s->sel->count ? s->sel->count : 1, sizeof *found);
 	for (size_t i = 0; i < s->sel->count; i++) {
 		struct mctx c;
 		memset(&c, 0, sizeof c);
@@ -345,17 +417,25 @@ void cmd_search(struct session *s, struct parser *ps)
 		c.m = &s->sel->msgs[i];
 		c.seq = i + 1;
 		if (!c.m->gone && eval(se, root, &c))
-			out_fmt(s, " %lu", s->uid ? (unsigned long)c.m->uid : (unsigned long)(i + 1));
+			found[nfound++] = s->uid ? c.m->uid : (uint32_t)(i + 1);
 		buf_free(&c.raw);
 		if (c.loaded && !c.failed)
 			mime_free(&c.mime);
 	}
-	out_str(s, "\r\n");
+	if (ret) {
+		out_esearch(s, found, nfound, ret);
+	} else {
+		out_str(s, "* SEARCH");
+		for (size_t i = 0; i < nfound; i++)
+			out_fmt(s, " %lu", (unsigned long)found[i]);
+		out_str(s, "\r\n");
+	}
 	out_done(s, "OK", "SEARCH completed");
 	goto done;
 bad:
 	out_bad(s, ps);
 done:
+	free(found);
 	search_free(se);
 	free(se);
 	buf_free(&w);

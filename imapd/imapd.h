@@ -171,6 +171,11 @@ void out_bodystructure(struct session *s, const struct mime_msg *m, int part, in
 /* cmd_store.c: a flag list (parenthesized or not) to Maildir letters. */
 int store_parse_flags(struct session *s, struct parser *ps, struct mailbox *mb, struct mdflags *f);
 
+/* cmd_status.c: STATUS items by name (-1 unknown), and one STATUS reply. */
+int status_item(const char *name);
+void status_reply(struct session *s, const char *name, const char *path, const int *want,
+		  int nwant);
+
 /* Commands: each parses its arguments after the command name. */
 typedef void (*cmd_fn)(struct session *s, struct parser *ps);
 void cmd_capability_list(struct session *s);
