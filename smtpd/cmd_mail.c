@@ -54,56 +54,69 @@ static int mail_size(struct session *s, const struct esmtp_param *p)
 	return 0;
 }
 
-/* One parameter; -1 after replying. */
-static int mail_param(struct session *s, const struct esmtp_param *p, unsigned *seen)
+static int mail_body(struct session *s, const struct esmtp_param *p)
 {
-	struct txn *t = &s->txn;
-	if (param_is(p, "SIZE"))
-		return once(s, seen, 1) < 0 ? -1 : mail_size(s, p);
-	if (param_is(p, "BODY")) {
-		if (once(s, seen, 2) < 0)
-			return -1;
-		if (val_is(p, "7BIT") || val_is(p, "8BITMIME")) {
-			t->body = val_is(p, "7BIT") ? BODY_7BIT : BODY_8BITMIME;
-			return 0;
-		}
-		reply_bad(s, "501 5.5.4 Unsupported BODY type");
+	if (val_is(p, "7BIT") || val_is(p, "8BITMIME")) {
+		s->txn.body = val_is(p, "7BIT") ? BODY_7BIT : BODY_8BITMIME;
+		return 0;
+	}
+	reply_bad(s, "501 5.5.4 Unsupported BODY type");
+	return -1;
+}
+
+static int mail_smtputf8(struct session *s, const struct esmtp_param *p)
+{
+	if (p->val) {
+		reply_bad(s, "501 5.5.4 SMTPUTF8 takes no value");
 		return -1;
 	}
-	if (param_is(p, "SMTPUTF8")) {
-		if (once(s, seen, 4) < 0)
-			return -1;
-		if (p->val) {
-			reply_bad(s, "501 5.5.4 SMTPUTF8 takes no value");
-			return -1;
-		}
-		t->smtputf8 = 1;
-		return 0;
+	s->txn.smtputf8 = 1;
+	return 0;
+}
+
+static int mail_ret(struct session *s, const struct esmtp_param *p)
+{
+	if (!val_is(p, "FULL") && !val_is(p, "HDRS")) {
+		reply_bad(s, "501 5.5.4 RET must be FULL or HDRS");
+		return -1;
 	}
-	if (param_is(p, "RET")) {
-		if (once(s, seen, 8) < 0)
-			return -1;
-		if (!val_is(p, "FULL") && !val_is(p, "HDRS")) {
-			reply_bad(s, "501 5.5.4 RET must be FULL or HDRS");
-			return -1;
-		}
-		buf_set_str(&t->ret, val_is(p, "FULL") ? "FULL" : "HDRS");
-		return 0;
+	buf_set_str(&s->txn.ret, val_is(p, "FULL") ? "FULL" : "HDRS");
+	return 0;
+}
+
+static int mail_envid(struct session *s, const struct esmtp_param *p)
+{
+	if (!p->val || p->vlen > 100 || !queue_xtext_valid(p->val, p->vlen)) {
+		reply_bad(s, "501 5.5.4 Bad ENVID");
+		return -1;
 	}
-	if (param_is(p, "ENVID")) {
-		if (once(s, seen, 16) < 0)
+	buf_set(&s->txn.envid, p->val, p->vlen);
+	return 0;
+}
+
+/* RFC 4954 5: we do not trust other servers' AUTH= claims, so it is ignored. */
+static int mail_auth(struct session *s, const struct esmtp_param *p)
+{
+	return 0;
+}
+
+static const struct {
+	const char *key;
+	int (*fn)(struct session *s, const struct esmtp_param *p);
+} mail_params_known[] = {
+	{ "SIZE", mail_size }, { "BODY", mail_body }, { "SMTPUTF8", mail_smtputf8 },
+	{ "RET", mail_ret }, { "ENVID", mail_envid }, { "AUTH", mail_auth },
+};
+
+/* One parameter; -1 after replying. Each may be given once. */
+static int mail_param(struct session *s, const struct esmtp_param *p, unsigned *seen)
+{
+	for (unsigned i = 0; i < sizeof mail_params_known / sizeof mail_params_known[0]; i++) {
+		if (!param_is(p, mail_params_known[i].key))
+			continue;
+		if (once(s, seen, 1u << i) < 0)
 			return -1;
-		if (!p->val || p->vlen > 100 || !queue_xtext_valid(p->val, p->vlen)) {
-			reply_bad(s, "501 5.5.4 Bad ENVID");
-			return -1;
-		}
-		buf_set(&t->envid, p->val, p->vlen);
-		return 0;
-	}
-	if (param_is(p, "AUTH")) {
-		if (once(s, seen, 32) < 0)
-			return -1;
-		return 0; /* RFC 4954 5: we do not trust other servers' AUTH= claims */
+		return mail_params_known[i].fn(s, p);
 	}
 	reply_bad(s, "555 5.5.4 Unsupported parameter");
 	return -1;

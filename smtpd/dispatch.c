@@ -1,6 +1,7 @@
 /* smtpd dispatch: the command table. A command is a verb of letters, then
  * nothing or one space and the argument; NUL bytes are refused (RFC 5321 forbids
- * them in commands). Unknown verbs count as bad commands. */
+ * them in commands). Unknown verbs count as bad commands; an HTTP request
+ * (a browser or proxy abused to talk to us) ends the session at once. */
 #include "smtpd.h"
 
 #include <string.h>
@@ -36,8 +37,8 @@ void dispatch_command(struct session *s, const char *line, size_t len)
 			return;
 		}
 	}
-	if (v > 0 && (strncasecmp(line, "POST", v) == 0 || strncasecmp(line, "GET", v) == 0 ||
-		      strncasecmp(line, "CONNECT", v) == 0)) {
+	if ((v == 4 && strncmp(line, "POST", 4) == 0) || (v == 3 && strncmp(line, "GET", 3) == 0) ||
+	    (v == 7 && strncmp(line, "CONNECT", 7) == 0)) {
 		reply(s, "421 4.7.0 %s This is an SMTP server, closing", buf_cstr(&s->me));
 		session_end(s, "HTTP request");
 	}

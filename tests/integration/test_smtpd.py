@@ -385,3 +385,10 @@ class SmtpdCoreTest(SmtpdCase):
         (_, _, msg), = self.queued()
         self.assertEqual(body_of(msg), body.replace(b"\r\n", b"\n"))
         c.close()
+
+    def test_http_request_closes(self):
+        c = self.connect()
+        self.assertEqual(c.cmd("GE x")[0], 500)
+        self.assertEqual(c.cmd("POST / HTTP/1.1")[0], 421)
+        self.assertTrue(c.closed())
+        c.close()
