@@ -3,9 +3,12 @@
 
 import imaplib
 import os
+import pwd
+import random
 import re
 import select
 import shlex
+import socket
 import subprocess
 import time
 
@@ -453,6 +456,51 @@ class ImapdTest(TempDirTestCase):
         r.send(b"DONE\r\n")
         self.assertIn(b"b OK", r.until_tag(b"b"))
         r.close()
+
+    def test_over_tcp_through_listener_without_nagle_stalls(self):
+        self.deliver(SIMPLE + b"x" * 3000 + b"\n")
+        self.deliver(SIMPLE)
+        if os.geteuid() == 0:  # the listener runs sessions as the net user
+            net = pwd.getpwnam("estafette-net")
+            for root, dirs, files in os.walk(self.maildir):
+                for n in [root] + [os.path.join(root, f) for f in files]:
+                    os.chown(n, net.pw_uid, net.pw_gid)
+        log = os.path.join(self.tmp, "listener.log")
+        for _ in range(20):
+            port = random.randrange(20000, 60000)
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            break
+        with open(log, "ab") as logf:
+            proc = subprocess.Popen([program("listener"), "-a", "127.0.0.1", "-p", str(port), "--",
+                                     IMAPD], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=logf, env=dict(os.environ, ESTAFETTE_LOG="stderr",
+                                                          MAILDIR=self.maildir))
+        try:
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                with open(log, "rb") as f:
+                    if b"listen ip=" in f.read():
+                        break
+                time.sleep(0.05)
+            c = imaplib.IMAP4("127.0.0.1", port, timeout=10)
+            self.assertEqual(c.state, "AUTH")
+            c.select("INBOX")
+            times = []
+            for i in range(31):
+                t0 = time.perf_counter()
+                typ, data = c.fetch(str(1 + i % 2), "(UID FLAGS BODY.PEEK[])")
+                times.append(time.perf_counter() - t0)
+                self.assertEqual(typ, "OK")
+            # Nagle plus delayed ACK would stall each reply by ~40 ms
+            self.assertLess(sorted(times)[15], 0.02, times)
+            c.logout()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
 
     # --- literals and hostile input ---------------------------------------------
 
