@@ -132,7 +132,7 @@ static size_t collect(const struct queue_env *env, const struct dstat *st, int n
 		enum dsn_action a = r->state == QUEUE_R_FAILED ? DSN_FAILED : DSN_DELIVERED;
 		if (a == DSN_DELIVERED && strncmp(st[i].text ? st[i].text : "", "2.1.5", 5) == 0)
 			a = DSN_EXPANDED;
-		if (null_sender ? a != DSN_FAILED : !dsn_wanted(r->notify, a))
+		if (!dsn_wanted(r->notify, a) || (null_sender && a != DSN_FAILED))
 			continue;
 		out[k].addr = r->addr;
 		out[k].orcpt = r->orcpt;

@@ -77,7 +77,9 @@ static void aliases_refresh(void)
 	if (stat(buf_cstr(&src), &s) == 0 &&
 	    (stat(buf_cstr(&dst), &d) < 0 || d.st_mtim.tv_sec < s.st_mtim.tv_sec ||
 	     (d.st_mtim.tv_sec == s.st_mtim.tv_sec && d.st_mtim.tv_nsec < s.st_mtim.tv_nsec))) {
+		mode_t old = umask(022); /* a new map must be readable by the queue user */
 		long n = aliases_compile(buf_cstr(&src), buf_cstr(&dst), &err);
+		umask(old);
 		if (n < 0)
 			log_error("aliases: %s", buf_cstr(&err));
 		else

@@ -22,7 +22,7 @@
 #define LOOKUP_TIMEOUT_MS 10000
 
 static struct map *amap;
-static int amap_tried;
+static struct buf amap_err; /* why the map could not be opened */
 
 void route_init(struct cd_route_result *r)
 {
@@ -42,7 +42,6 @@ void route_reopen(void)
 	if (amap)
 		map_close(amap);
 	amap = NULL;
-	amap_tried = 0;
 }
 
 static void set(struct cd_route_result *r, const char *code, const char *fmt, ...)
@@ -70,18 +69,16 @@ static int is_local_domain(const char *d)
 /* MAP_FOUND with the targets in value, MAP_NOTFOUND, MAP_ERROR. */
 static int alias_find(const char *local, size_t llen, const char *domain, struct buf *value)
 {
-	if (!amap_tried) {
-		struct buf path = BUF_INIT, err = BUF_INIT;
-		amap_tried = 1;
+	if (amap == NULL) {
+		/* retried on every lookup: a map that appears later is used at once */
+		struct buf path = BUF_INIT;
 		config_path(&path, "aliases.cdb");
-		amap = map_open(buf_cstr(&path), &err);
-		if (amap == NULL && errno != ENOENT)
-			log_error("aliases: %s", buf_cstr(&err));
+		amap = map_open(buf_cstr(&path), &amap_err);
+		int e = errno;
 		buf_free(&path);
-		buf_free(&err);
+		if (amap == NULL)
+			return e == ENOENT ? MAP_NOTFOUND : MAP_ERROR;
 	}
-	if (amap == NULL)
-		return MAP_NOTFOUND;
 	struct buf key = BUF_INIT;
 	buf_append(&key, local, llen);
 	buf_printf(&key, "@%s", domain);
@@ -124,7 +121,8 @@ static int try_name(const char *local, size_t llen, const char *domain,
 {
 	int a = alias_find(local, llen, domain, &r->account);
 	if (a == MAP_ERROR) {
-		set(r, "451", "4.3.0 aliases map: %s", map_error(amap));
+		log_error("aliases: %s", amap ? map_error(amap) : buf_cstr(&amap_err));
+		set(r, "451", "4.3.0 aliases map unusable, will retry");
 		return -1;
 	}
 	if (a == MAP_FOUND) {

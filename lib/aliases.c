@@ -330,17 +330,22 @@ long aliases_compile(const char *src, const char *dest, struct buf *err)
 	struct compile_ctx c = { BUF_INIT, NULL, NULL, 0, 0, src };
 	struct buf text = BUF_INIT, tmp = BUF_INIT, merr = BUF_INIT;
 	long rc = -1;
+	int saved = 0;
 	if (file_read(src, &text, ALIASES_MAX_FILE) < 0) {
-		buf_error(err, "%s: %s", src, strerror(errno));
+		saved = errno;
+		buf_error(err, "%s: %s", src, strerror(saved));
 		goto out;
 	}
 	if (aliases_parse(src, text.data ? text.data : "", text.len, compile_one, &c, err) < 0 ||
-	    check_dups(&c, err) < 0)
+	    check_dups(&c, err) < 0) {
+		saved = EINVAL;
 		goto out;
+	}
 	buf_printf(&tmp, "%s.src.%ld", dest, (long)getpid());
 	int fd = open(buf_cstr(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0 || file_write_all(fd, c.src.data, c.src.len) < 0) {
-		buf_error(err, "%s: %s", buf_cstr(&tmp), strerror(errno));
+		saved = errno;
+		buf_error(err, "%s: %s", buf_cstr(&tmp), strerror(saved));
 		if (fd >= 0)
 			close(fd);
 		unlink(buf_cstr(&tmp));
@@ -348,8 +353,10 @@ long aliases_compile(const char *src, const char *dest, struct buf *err)
 	}
 	close(fd);
 	rc = map_compile(buf_cstr(&tmp), dest, MAP_COMPILE_LOWER, &merr);
-	if (rc < 0)
+	if (rc < 0) {
+		saved = errno;
 		buf_error(err, "%s: %s", src, buf_cstr(&merr));
+	}
 	unlink(buf_cstr(&tmp));
 out:
 	for (size_t i = 0; i < c.n; i++)
@@ -360,5 +367,7 @@ out:
 	buf_free(&text);
 	buf_free(&tmp);
 	buf_free(&merr);
+	if (rc < 0)
+		errno = saved ? saved : EINVAL;
 	return rc;
 }
