@@ -1,0 +1,252 @@
+/* remote: the remote delivery module (remote(8)).
+ *
+ *   remote     (started by courierd, which drops it to estafette-remote;
+ *               fd 0 is a SOCK_SEQPACKET socket to courierd)
+ *
+ * Jobs arrive one recipient per packet, the message's descriptor attached
+ * (SCM_RIGHTS):  "R" TAB jobid TAB qid TAB sender TAB recipient TAB account TAB ext
+ * Jobs for the same domain that arrive within REMOTE_WINDOW_MS of each other
+ * form a batch; a child process delivers each batch (lib/dns, lib/smtpc:
+ * remote_send.c) and answers each job with one packet:
+ *   jobid TAB code SP status SP text
+ * code 250 (delivered), 4xx (retry later) or 5xx (bounce); text names the
+ * remote host and carries its exact reply, for the DSN.
+ *
+ * Runs unprivileged; never root (refused). Parses only the job packets
+ * (bounded, split at TABs) here; trusts courierd and the configuration. */
+#define _GNU_SOURCE
+#include "remote.h"
+
+#include "alloc.h"
+#include "log.h"
+#include "priv.h"
+#include "queue.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#define JOB_MAX 4096
+#define JOB_FIELDS 7
+#define REMOTE_WINDOW_MS 30
+#define REMOTE_BATCH_MAX 100
+
+struct batch {
+	char *domain;
+	struct remote_job *jobs;
+	size_t n;
+	int64_t since;
+};
+
+static struct batch *batches;
+static size_t nbatches;
+static int sock = 0;
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void job_free(struct remote_job *j)
+{
+	free(j->id);
+	free(j->qid);
+	free(j->sender);
+	free(j->rcpt);
+	if (j->fd >= 0)
+		close(j->fd);
+}
+
+static int field_ok(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Split a job packet; the domain is the recipient's, lowercased. */
+static int job_parse(char *pkt, struct remote_job *j, char **domain)
+{
+	char *f[JOB_FIELDS];
+	size_t n = 0;
+	for (char *p = pkt; n < JOB_FIELDS; n++) {
+		f[n] = p;
+		p = strchr(p, '\t');
+		if (!p)
+			break;
+		*p++ = '\0';
+	}
+	if (n != JOB_FIELDS - 1 || strcmp(f[0], "R") != 0 || !*f[1] ||
+	    strspn(f[1], "0123456789") != strlen(f[1]) || !queue_id_valid(f[2], strlen(f[2])))
+		return -1;
+	for (size_t i = 3; i < 5; i++)
+		if (!field_ok(f[i]))
+			return -1;
+	const char *at = strrchr(f[4], '@');
+	if (!at || at == f[4] || !at[1])
+		return -1;
+	j->id = xstrdup(f[1]);
+	j->qid = xstrdup(f[2]);
+	j->sender = xstrdup(f[3]);
+	j->rcpt = xstrdup(f[4]);
+	*domain = xstrdup(at + 1);
+	for (char *p = *domain; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p + 32);
+	return 0;
+}
+
+/* 1 with a packet and its descriptor, 0 at EOF, -1 if none is waiting,
+ * -2 for a malformed one (refused, its descriptor closed). */
+static int job_recv(char *pkt, size_t size, int *fd)
+{
+	union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } c;
+	struct iovec iov = { pkt, size - 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.b,
+			    .msg_controllen = sizeof(c.b) };
+	*fd = -1;
+	ssize_t n;
+	while ((n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT)) < 0 && errno == EINTR)
+		;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return -1;
+	if (n <= 0)
+		return 0;
+	pkt[n] = '\0';
+	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+	if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS)
+		memcpy(fd, CMSG_DATA(h), sizeof(int));
+	if (*fd < 0 || (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || memchr(pkt, 0, (size_t)n)) {
+		if (*fd >= 0)
+			close(*fd);
+		return -2;
+	}
+	return 1;
+}
+
+static struct batch *batch_for(const char *domain)
+{
+	for (size_t i = 0; i < nbatches; i++)
+		if (strcmp(batches[i].domain, domain) == 0 && batches[i].n < REMOTE_BATCH_MAX)
+			return &batches[i];
+	batches = xreallocarray(batches, nbatches + 1, sizeof(*batches));
+	struct batch *b = &batches[nbatches++];
+	memset(b, 0, sizeof(*b));
+	b->domain = xstrdup(domain);
+	b->jobs = xcalloc(REMOTE_BATCH_MAX, sizeof(*b->jobs));
+	b->since = now_ms();
+	return b;
+}
+
+static void batch_free(struct batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		job_free(&b->jobs[i]);
+	free(b->jobs);
+	free(b->domain);
+}
+
+/* Fork a child for batch i and forget the batch here. */
+static void batch_start(const struct remote_conf *c, size_t i)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		for (size_t k = 0; k < nbatches; k++)  /* other batches' files */
+			for (size_t j = 0; k != i && j < batches[k].n; j++)
+				close(batches[k].jobs[j].fd);
+		remote_deliver(c, batches[i].domain, batches[i].jobs, batches[i].n, sock);
+		_exit(0);
+	}
+	if (pid < 0) {
+		log_error("fork: %s (jobs of %s retried later)", strerror(errno), batches[i].domain);
+		/* no answer: courierd counts the jobs lost when we exit; answer 451 instead */
+		for (size_t j = 0; j < batches[i].n; j++) {
+			struct buf a = BUF_INIT;
+			buf_printf(&a, "%s\t451 4.3.0 cannot fork", batches[i].jobs[j].id);
+			send(sock, a.data, a.len, MSG_NOSIGNAL);
+			buf_free(&a);
+		}
+	}
+	batch_free(&batches[i]);
+	batches[i] = batches[--nbatches];
+}
+
+static void take_jobs(void)
+{
+	static char pkt[JOB_MAX + 1];
+	for (;;) {
+		int fd, r = job_recv(pkt, sizeof(pkt), &fd);
+		if (r == -1)
+			return;
+		if (r == 0) {
+			log_info("courierd closed the job socket: exiting");
+			exit(0);
+		}
+		struct remote_job j = { .fd = fd };
+		char *domain = NULL;
+		if (r == -2 || job_parse(pkt, &j, &domain) < 0) {
+			log_error("malformed job refused");
+			job_free(&j);
+			continue;
+		}
+		struct batch *b = batch_for(domain);
+		b->jobs[b->n++] = j;
+		free(domain);
+	}
+}
+
+static int next_timeout(void)
+{
+	if (nbatches == 0)
+		return -1;
+	int64_t now = now_ms(), t = REMOTE_WINDOW_MS;
+	for (size_t i = 0; i < nbatches; i++) {
+		int64_t left = batches[i].since + REMOTE_WINDOW_MS - now;
+		if (left < t)
+			t = left;
+	}
+	return t < 0 ? 0 : (int)t;
+}
+
+int main(int argc, char **argv)
+{
+	(void)argv;
+	log_init("remote");
+	if (argc != 1)
+		log_fatal(EX_USAGE, "usage: remote (run by courierd only)");
+	priv_refuse_root("remote");
+	struct sigaction sa = { 0 };
+	sa.sa_handler = SIG_IGN;
+	sa.sa_flags = SA_NOCLDWAIT;  /* batch children reap themselves */
+	sigaction(SIGCHLD, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);    /* we end when courierd closes the socket */
+	struct remote_conf conf;
+	struct buf err = BUF_INIT;
+	if (remote_conf_load(&conf, &err) < 0)
+		log_fatal(EX_CONFIG, "%s", buf_cstr(&err));
+	buf_free(&err);
+	for (;;) {
+		struct pollfd p = { .fd = sock, .events = POLLIN };
+		if (poll(&p, 1, next_timeout()) < 0 && errno != EINTR)
+			log_fatal(EX_TEMPFAIL, "poll: %s", strerror(errno));
+		take_jobs();
+		int64_t now = now_ms();
+		for (size_t i = 0; i < nbatches;) {
+			if (batches[i].since + REMOTE_WINDOW_MS <= now ||
+			    batches[i].n == REMOTE_BATCH_MAX)
+				batch_start(&conf, i);  /* moves the last batch to i */
+			else
+				i++;
+		}
+	}
+}
