@@ -1,13 +1,14 @@
 /* cmd_search: SEARCH and UID SEARCH (RFC 3501 6.4.4). The criteria become a
  * tree (nesting bounded by IMAPD_MAX_DEPTH, keys by SEARCH_MAX_KEYS), then
  * every message is tested; a message is read only for keys that need its
- * text. Text keys match case-insensitively (ASCII) on the raw message;
- * decoding MIME and charsets for SEARCH is not done yet. */
+ * text. Text keys match case-insensitively (ASCII letters) on the decoded
+ * text (lib/mimetext: encoded words, transfer encodings, charsets to UTF-8). */
 #include "imapd.h"
 
 #include "alloc.h"
 #include "date.h"
 #include "mime.h"
+#include "mimetext.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -211,7 +212,18 @@ struct mctx {
 	struct buf raw;
 	struct mime_msg mime;
 	int loaded, failed;
+	struct buf body;   /* the decoded text of the body (mimetext) */
+	int have_body;
 };
+
+static const struct buf *decoded_body(struct mctx *c)
+{
+	if (!c->have_body) {
+		c->have_body = 1;
+		mimetext_body(&c->body, &c->mime, 0);
+	}
+	return &c->body;
+}
 
 static int load(struct mctx *c)
 {
@@ -226,12 +238,17 @@ static int load(struct mctx *c)
 
 static int contains(const char *hay, size_t hl, const struct buf *needle)
 {
-	if (needle->len == 0)
-		return 1;
-	for (size_t i = 0; i + needle->len <= hl; i++)
-		if (strncasecmp(hay + i, needle->data, needle->len) == 0)
-			return 1;
-	return 0;
+	return mimetext_contains(hay, hl, needle->data ? needle->data : "", needle->len);
+}
+
+/* A header value, encoded words decoded. */
+static int header_contains(const char *v, size_t len, const struct buf *needle)
+{
+	struct buf d = BUF_INIT;
+	mimetext_header(&d, v, len);
+	int r = contains(d.data ? d.data : "", d.len, needle);
+	buf_free(&d);
+	return r;
 }
 
 static int64_t day_of(time_t t)
@@ -293,15 +310,18 @@ static int eval(struct search *se, int i, struct mctx *c)
 		struct buf v = BUF_INIT;
 		int r = load(c) == 0 &&
 			mime_header_get(c->mime.data, c->mime.parts[0].hdr_len, buf_cstr(&k->field), &v) &&
-			contains(v.data ? v.data : "", v.len, &k->value);
+			header_contains(v.data ? v.data : "", v.len, &k->value);
 		buf_free(&v);
 		return r;
 	}
 	case K_BODY:
-		return load(c) == 0 && contains(c->mime.data + c->mime.parts[0].body_off,
-						c->mime.parts[0].body_len, &k->value);
+		return load(c) == 0 && contains(decoded_body(c)->data ? decoded_body(c)->data : "",
+						decoded_body(c)->len, &k->value);
 	case K_TEXT:
-		return load(c) == 0 && contains(c->mime.data, c->mime.len, &k->value);
+		return load(c) == 0 &&
+		       (header_contains(c->mime.data, c->mime.parts[0].hdr_len, &k->value) ||
+			contains(decoded_body(c)->data ? decoded_body(c)->data : "",
+				 decoded_body(c)->len, &k->value));
 	}
 	return 0;
 }
@@ -419,6 +439,7 @@ void cmd_search(struct session *s, struct parser *ps)
 		if (!c.m->gone && eval(se, root, &c))
 			found[nfound++] = s->uid ? c.m->uid : (uint32_t)(i + 1);
 		buf_free(&c.raw);
+		buf_free(&c.body);
 		if (c.loaded && !c.failed)
 			mime_free(&c.mime);
 	}

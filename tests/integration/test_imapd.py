@@ -241,6 +241,27 @@ class ImapdTest(TempDirTestCase):
         self.assertEqual(c.search("UTF-8", "ALL")[1], [b"1 2"])
         c.logout()
 
+    def test_search_decodes_words_encodings_and_charsets(self):
+        self.deliver(b"Subject: =?ISO-8859-1?Q?Caf=E9_?= =?utf-8?B?Y3LDqG1l?=\nFrom: a@b.c\n"
+                     b"Content-Type: text/plain; charset=iso-8859-1\n"
+                     b"Content-Transfer-Encoding: quoted-printable\n\nd=E9j=E0 vu=\n here\n")
+        self.deliver(b"Subject: other\nContent-Transfer-Encoding: base64\n\naGlkZGVuIHdvcmQ=\n")
+        r = self.raw()
+        r.cmd(b"a", b"SELECT INBOX")
+        def search(tag, crit, lit):
+            r.send(tag + b" SEARCH CHARSET UTF-8 " + crit + b" {%d+}\r\n" % len(lit) + lit + b"\r\n")
+            out = r.until_tag(tag)
+            return re.search(rb"\* SEARCH([ 0-9]*)\r\n", out).group(1).strip()
+        self.assertEqual(search(b"b", b"SUBJECT", "café crème".encode()), b"1")
+        self.assertEqual(search(b"c", b"BODY", "DÉJÀ VUHERE".lower().encode()), b"")
+        self.assertEqual(search(b"d", b"BODY", "déjà vu here".encode()), b"1")
+        self.assertEqual(search(b"e", b"TEXT", b"HIDDEN WORD"), b"2")
+        self.assertEqual(search(b"f", b"TEXT", "CAFÉ".encode()), b"")  # only ASCII letters fold
+        self.assertEqual(search(b"g", b"TEXT", "Café".encode()), b"1")
+        out = r.cmd(b"h", b"SEARCH CHARSET KOI8-R ALL")
+        self.assertIn(b"h NO [BADCHARSET", out)
+        r.close()
+
     def test_expunge_close_uid_expunge(self):
         for _ in range(4):
             self.deliver(SIMPLE)
