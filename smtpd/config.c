@@ -14,7 +14,7 @@ static const char *const known[] = {
 	"max_message_size", "max_recipients", "max_line_length", "max_data_line_length",
 	"max_bad_commands", "max_errors", "tarpit_delay", "command_timeout",
 	"session_timeout", "submit_timeout", "vrfy", "recipient_check", "auth_loopback",
-	"sender_check", "tls_cert", "tls_key", NULL,
+	"sender_check", "tls_cert", "tls_key", "dnsbl_zones", NULL,
 };
 
 struct num_setting {
@@ -81,6 +81,9 @@ int smtpd_conf_read(struct smtpd_conf *c, struct buf *err)
 	c->tls_cert = conf_path(&env, "tls_cert", "smtpd.pem");
 	const struct config_setting *k = config_env_find(&env, "tls_key");
 	c->tls_key = k ? conf_path(&env, "tls_key", "") : xstrdup(c->tls_cert);
+	const char *z = "";
+	config_env_string(&env, "dnsbl_zones", "", &z);
+	c->dnsbl_zones = xstrdup(z);
 	rc = 0;
 out:
 	config_env_free(&env);
@@ -91,5 +94,6 @@ void smtpd_conf_free(struct smtpd_conf *c)
 {
 	free(c->tls_cert);
 	free(c->tls_key);
-	c->tls_cert = c->tls_key = NULL;
+	free(c->dnsbl_zones);
+	c->tls_cert = c->tls_key = c->dnsbl_zones = NULL;
 }

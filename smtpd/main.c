@@ -149,6 +149,15 @@ static void greet(struct session *s)
 		reply(s, "554 5.7.1 %s", buf_cstr(&s->access_msg));
 		session_end(s, "access denied");
 	}
+	struct buf zone = BUF_INIT;
+	if (s->access == ACCESS_DEFAULT && dnsbl_check(s, &zone)) {
+		log_info("smtp reject ip=%s reply=\"554 5.7.1 blocked using %s\"", s->ip, buf_cstr(&zone));
+		reply(s, "554 5.7.1 Service unavailable; client [%s] blocked using %s", s->ip,
+		      buf_cstr(&zone));
+		buf_free(&zone);
+		session_end(s, "dnsbl");
+	}
+	buf_free(&zone);
 	reply(s, "220 %s ESMTP estafette", buf_cstr(&s->me));
 }
 

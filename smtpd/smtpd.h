@@ -35,6 +35,7 @@ struct smtpd_conf {
 	int auth_loopback;          /* AUTH without TLS from 127.0.0.0/8 and ::1 */
 	int sender_check;           /* submission: sender must be the account */
 	char *tls_cert, *tls_key;   /* absolute paths */
+	char *dnsbl_zones;          /* blank/comma list; "" = no DNSBL */
 };
 
 struct rcpt {
@@ -161,6 +162,9 @@ int policy_lookup_local(const struct addr *a, const struct buf *canon);
 int policy_vrfy(struct session *s, const struct addr *a, const struct buf *canon);
 /* 1 when domain (canonical) is in the list (ASCII case ignored). */
 int policy_domain_listed(const struct config_list *l, const char *domain, size_t len);
+
+/* dnsbl.c: 1 when the client is listed (the zone in zone_out), else 0. */
+int dnsbl_check(struct session *s, struct buf *zone_out);
 
 /* submit_client.c: one message through submit(8). */
 struct submit_client;
