@@ -18,7 +18,6 @@
 #define IMAPD_MAX_LINE (64 * 1024)
 #define IMAPD_MAX_LITERAL (64 * 1024)         /* any literal but APPEND's */
 #define IMAPD_MAX_APPEND (64 * 1024 * 1024)   /* APPENDLIMIT */
-#define IMAPD_MAX_COMMAND (IMAPD_MAX_APPEND + 1024 * 1024)
 #define IMAPD_MAX_DEPTH 16                    /* parentheses in FETCH/SEARCH */
 #define IMAPD_MAX_MESSAGE (256 * 1024 * 1024) /* a message file read whole */
 #define IMAPD_KEYWORDS 26                     /* Maildir letters a-z */
@@ -90,6 +89,12 @@ int p_list_mailbox(struct parser *ps, struct buf *out);
 int p_number(struct parser *ps, uint64_t *n);
 int p_flag(struct parser *ps, struct buf *out);
 int p_literal_size(const char *line, size_t len, uint64_t *n, int *nonsync);
+
+/* command.c: one whole command (wire form, literals included) into cmd. */
+enum read_result { READ_OK, READ_SKIP, READ_END };
+enum read_result command_read(struct io *io, struct buf *cmd, uint64_t max_literal,
+			      uint64_t max_append);
+int command_tag_valid(const struct buf *tag);
 
 /* seqset.c: a sequence set of numbers, '*' as UINT32_MAX. */
 struct seqset {

@@ -42,18 +42,6 @@ static const struct command commands[] = {
 	{ "IDLE", cmd_idle, 0, 1 },
 };
 
-static int tag_valid(const struct buf *t)
-{
-	if (t->len == 0 || t->len > 64)
-		return 0;
-	for (size_t i = 0; i < t->len; i++) {
-		unsigned char c = (unsigned char)t->data[i];
-		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\+", c))
-			return 0;
-	}
-	return 1;
-}
-
 static const struct command *find_command(const char *name, int uid)
 {
 	static const char *const uid_ok[] = { "FETCH", "STORE", "SEARCH", "COPY", "MOVE",
@@ -78,7 +66,7 @@ static void run_command(struct session *s, const struct buf *cmd)
 	struct buf tag = BUF_INIT, name = BUF_INIT;
 	s->tag = "*";
 	s->uid = 0;
-	if (p_atom(&ps, &tag) < 0 || !tag_valid(&tag)) {
+	if (p_atom(&ps, &tag) < 0 || !command_tag_valid(&tag)) {
 		out_str(s, "* BAD Invalid tag\r\n");
 		goto done;
 	}
@@ -109,84 +97,13 @@ done:
 	buf_free(&name);
 }
 
-/* The tag of a command line, for a reply before it is parsed (literal refused). */
-static void line_tag(const struct buf *line, struct buf *tag)
-{
-	size_t n = 0;
-	while (n < line->len && line->data[n] != ' ')
-		n++;
-	buf_set(tag, line->data, n);
-	if (!tag_valid(tag))
-		buf_set_str(tag, "*");
-}
-
-static int is_append(const struct buf *line)
-{
-	const char *sp = memchr(line->data, ' ', line->len);
-	return sp != NULL && (size_t)(line->data + line->len - sp) > 7 &&
-	       strncasecmp(sp + 1, "APPEND ", 7) == 0;
-}
-
-enum read_result { READ_OK, READ_SKIP, READ_END };
-
-/* Read one whole command with its literals into cmd (wire form). */
-static enum read_result read_command(struct session *s, struct buf *cmd)
-{
-	struct buf line = BUF_INIT, tag = BUF_INIT;
-	enum read_result r = READ_END;
-	int append = -1;
-	buf_reset(cmd);
-	for (;;) {
-		enum io_status st = io_read_line(s->io, &line);
-		if (st == IO_TOOLONG) {
-			out_str(s, "* BAD Line too long\r\n");
-			r = READ_SKIP;
-			break;
-		}
-		if (st != IO_OK)
-			break;
-		if (append < 0) {
-			append = is_append(&line);
-			line_tag(&line, &tag);
-		}
-		uint64_t n = 0;
-		int nonsync = 0, lit = p_literal_size(line.data, line.len, &n, &nonsync);
-		uint64_t max = append ? IMAPD_MAX_APPEND : IMAPD_MAX_LITERAL;
-		buf_append_buf(cmd, &line);
-		if (lit == 0) {
-			r = READ_OK;
-			break;
-		}
-		if (lit < 0 || n > max || cmd->len + n > IMAPD_MAX_COMMAND || nonsync == 2) {
-			if (nonsync) {
-				out_str(s, "* BYE [TOOBIG] Literal too large\r\n");
-				break;
-			}
-			out_fmt(s, "%s NO [TOOBIG] Literal too large\r\n", buf_cstr(&tag));
-			r = READ_SKIP;
-			break;
-		}
-		buf_append_str(cmd, "\r\n");
-		if (!nonsync) {
-			out_str(s, "+ Ready for literal data\r\n");
-			if (io_flush(s->io) != IO_OK)
-				break;
-		}
-		if (io_read_exact(s->io, cmd, (size_t)n) != IO_OK)
-			break;
-	}
-	buf_free(&line);
-	buf_free(&tag);
-	return r;
-}
-
 static void session_loop(struct session *s)
 {
 	struct buf cmd = BUF_INIT;
 	while (!s->logout) {
 		if (io_flush(s->io) != IO_OK)
 			break;
-		enum read_result r = read_command(s, &cmd);
+		enum read_result r = command_read(s->io, &cmd, IMAPD_MAX_LITERAL, IMAPD_MAX_APPEND);
 		if (r == READ_END)
 			break;
 		if (r == READ_OK)
@@ -210,7 +127,7 @@ static void greet(struct session *s)
 		t += strlen("imap-tag=");
 		buf_set(&tag, t, strcspn(t, " "));
 	}
-	if (tag.len > 0 && tag_valid(&tag)) {
+	if (tag.len > 0 && command_tag_valid(&tag)) {
 		out_fmt(s, "%s OK [CAPABILITY ", buf_cstr(&tag));
 		cmd_capability_list(s);
 		out_str(s, "] Logged in\r\n");
