@@ -119,6 +119,23 @@ void cache_load(struct mailbox *mb)
 	}
 }
 
+/* Replace the cache file without fsync: it is only a cache (a crash may lose
+ * it or leave the old one, both fine), and an fsync of megabytes would cost
+ * more than the FETCH it speeds up. Readers see the old or the new file. */
+static void write_cache(const char *path, const struct buf *text)
+{
+	struct buf tmp = BUF_INIT;
+	buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
+	int fd = open(buf_cstr(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0) {
+		int ok = file_write_all(fd, text->data ? text->data : "", text->len) == 0;
+		ok = close(fd) == 0 && ok;
+		if (!ok || rename(buf_cstr(&tmp), path) < 0)
+			unlink(buf_cstr(&tmp));
+	}
+	buf_free(&tmp);
+}
+
 void cache_save(struct mailbox *mb)
 {
 	struct buf text = BUF_INIT, p = BUF_INIT;
@@ -142,7 +159,7 @@ void cache_save(struct mailbox *mb)
 	}
 	cache_path(mb, &p);
 	if (text.len <= CACHE_MAX_FILE)
-		(void)file_replace(buf_cstr(&p), text.data, text.len, 0600);
+		write_cache(buf_cstr(&p), &text);
 	mb->cache_dirty = 0;
 	buf_free(&text);
 	buf_free(&p);
