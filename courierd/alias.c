@@ -161,7 +161,7 @@ void route_alias_expand(const struct queue_env *env, size_t idx, struct cd_route
 	const char *domain = at ? at + 1 : buf_cstr(&cd_conf.me);
 	struct alias_list l = ALIAS_LIST_INIT;
 	struct buf err = BUF_INIT, rcpts = BUF_INIT;
-	size_t n = 0;
+	size_t n = 0, special = 0;
 	if (looped(env->id, orig->addr)) {
 		set(r, "550", "5.4.6 alias loop: already expanded here");
 	} else if (aliases_decode(r->account.data ? r->account.data : "", r->account.len, &l,
@@ -178,12 +178,19 @@ void route_alias_expand(const struct queue_env *env, size_t idx, struct cd_route
 				log_error("alias %s: %s", orig->addr, buf_cstr(&err)),
 					set(r, "451", "4.3.0 alias include file unreadable");
 			else if (t->kind == ALIAS_PROGRAM || t->kind == ALIAS_FILE)
-				set(r, "451", "4.3.0 program and file alias targets are not supported yet");
+				special++;
 		}
-		if (r->code[0] == '\0' && n == 0)
+		if (r->code[0] == '\0' && n == 0 && special == 0)
 			set(r, "550", "5.1.1 alias has no addresses");
-		else if (r->code[0] == '\0')
+		else if (r->code[0] == '\0' && n > 0)
 			resubmit(env, idx, &rcpts, n, r);
+		if (special && (r->code[0] == '\0' || r->code[0] == '2')) {
+			/* programs and files: a job for deliver-spawn, which reads the
+			 * targets from the map itself (kind A, courierd(8) MODULES) */
+			r->code[0] = '\0';
+			buf_set(&r->account, r->ext.data, r->ext.len);
+			buf_reset(&r->ext);
+		}
 	}
 	alias_list_free(&l);
 	buf_free(&err);

@@ -67,7 +67,8 @@ static int is_local_domain(const char *d)
 }
 
 /* MAP_FOUND with the targets in value, MAP_NOTFOUND, MAP_ERROR. */
-static int alias_find(const char *local, size_t llen, const char *domain, struct buf *value)
+static int alias_find(const char *local, size_t llen, const char *domain, struct buf *value,
+		      struct buf *matched)
 {
 	if (amap == NULL) {
 		/* retried on every lookup: a map that appears later is used at once */
@@ -83,8 +84,13 @@ static int alias_find(const char *local, size_t llen, const char *domain, struct
 	buf_append(&key, local, llen);
 	buf_printf(&key, "@%s", domain);
 	int r = map_lookup_lower(amap, key.data, key.len, value);
-	if (r == MAP_NOTFOUND)
+	if (r == MAP_NOTFOUND) {
+		buf_set(&key, local, llen);
 		r = map_lookup_lower(amap, local, llen, value);
+	}
+	for (size_t i = 0; i < key.len; i++)
+		key.data[i] = (char)tolower((unsigned char)key.data[i]);
+	buf_set(matched, key.data, key.len);
 	buf_free(&key);
 	return r;
 }
@@ -119,7 +125,7 @@ static int account_find(const char *local, size_t llen, const char *domain,
 static int try_name(const char *local, size_t llen, const char *domain,
 		    struct cd_route_result *r)
 {
-	int a = alias_find(local, llen, domain, &r->account);
+	int a = alias_find(local, llen, domain, &r->account, &r->ext);
 	if (a == MAP_ERROR) {
 		log_error("aliases: %s", amap ? map_error(amap) : buf_cstr(&amap_err));
 		set(r, "451", "4.3.0 aliases map unusable, will retry");
@@ -128,11 +134,11 @@ static int try_name(const char *local, size_t llen, const char *domain,
 	if (a == MAP_FOUND) {
 		r->route = CD_ALIAS;
 		buf_reset(&r->dest);
-		buf_printf(&r->dest, "alias:");
-		buf_append(&r->dest, local, llen);
+		buf_printf(&r->dest, "alias:%s", buf_cstr(&r->ext)); /* ext: the key */
 		return 1;
 	}
 	int f = account_find(local, llen, domain, r);
+	buf_reset(&r->ext);
 	if (f > 0)
 		r->route = CD_LOCAL;
 	return f;

@@ -338,7 +338,8 @@ static int job_send(struct cd_job *j)
 	const struct queue_env *env = &j->e->env;
 	queue_path(&path, paths_queue(), QUEUE_MSG, j->e->id);
 	int fd = open(buf_cstr(&path), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	buf_printf(&pkt, "%c\t%llu\t%s\t%s\t%s\t%s\t%s", j->route == CD_REMOTE ? 'R' : 'L',
+	buf_printf(&pkt, "%c\t%llu\t%s\t%s\t%s\t%s\t%s",
+		   j->route == CD_REMOTE ? 'R' : j->route == CD_ALIAS ? 'A' : 'L',
 		   (unsigned long long)j->id, j->e->id, env->sender, env->rcpts[j->idx].addr,
 		   j->account, j->ext);
 	int rc = -1;

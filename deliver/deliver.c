@@ -1,6 +1,7 @@
 /* deliver: local delivery of one message to one account (deliver(8)).
  *
  *   deliver [-M] -h HOME -m MAILDIR -s SENDER -r RECIPIENT [-e EXT] [-q QID]
+ *   deliver -h / -m /nonexistent [-P COMMAND | -F FILE]... -s SENDER -r ALIAS ...
  *
  * Run by deliver-spawn under the account's uid and gid, in HOME, with the
  * message (as queued: LF line ends) on stdin. Adds Return-Path: and
@@ -75,7 +76,38 @@ static int dotfile_read(struct delivery *d, struct buf *text)
 	return r;
 }
 
-static int run(struct delivery *d, int maildrop)
+#define MAX_SPECIAL 32
+
+/* The program (-P) and file (-F) targets of an alias, from deliver-spawn. */
+struct special {
+	char kind[MAX_SPECIAL];
+	const char *target[MAX_SPECIAL];
+	size_t n;
+};
+
+static int run_special(struct delivery *d, const struct special *sp)
+{
+	int result = DELIVER_OK;
+	struct buf worst = BUF_INIT;
+	for (size_t i = 0; i < sp->n; i++) {
+		int r = sp->kind[i] == 'P' ? deliver_program(d, sp->target[i])
+					   : deliver_mbox(d, sp->target[i]);
+		if (r != DELIVER_OK && (result == DELIVER_OK || r == DELIVER_TEMP)) {
+			result = r;
+			buf_set(&worst, d->answer.data, d->answer.len);
+		}
+	}
+	if (result != DELIVER_OK) {
+		buf_set(&d->answer, worst.data, worst.len);
+	} else {
+		buf_reset(&d->answer);
+		buf_printf(&d->answer, "2.0.0 delivered to %zu program and file target(s)", sp->n);
+	}
+	buf_free(&worst);
+	return result;
+}
+
+static int run(struct delivery *d, int maildrop, const struct special *sp)
 {
 	struct buf reason = BUF_INIT, text = BUF_INIT;
 	int r = deliver_loop_check(d->msgfd, d->rcpt, &reason);
@@ -88,6 +120,8 @@ static int run(struct delivery *d, int maildrop)
 		return r > 0 ? DELIVER_PERM : DELIVER_TEMP;
 	}
 	buf_free(&reason);
+	if (sp->n)
+		return run_special(d, sp);
 	if (maildrop)
 		return deliver_maildrop(d);
 	r = dotfile_read(d, &text);
@@ -95,10 +129,8 @@ static int run(struct delivery *d, int maildrop)
 		r = DELIVER_TEMP;
 	else if (r > 0)
 		r = deliver_dotfile(d, text.data ? text.data : "", text.len);
-	else if (d->ext[0])
-		r = deliver_maildir(d, d->maildir); /* user-anything: plain delivery */
 	else
-		r = deliver_maildir(d, d->maildir);
+		r = deliver_maildir(d, d->maildir); /* also user-ext without .courier-ext */
 	buf_free(&text);
 	return r;
 }
@@ -107,6 +139,7 @@ int main(int argc, char **argv)
 {
 	struct delivery d = { 0 };
 	int maildrop = 0, c;
+	struct special sp = { .n = 0 };
 	d.ext = "";
 	d.qid = "";
 	log_init("deliver");
@@ -114,8 +147,14 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
 	umask(077);
-	while ((c = getopt(argc, argv, "Mh:m:s:r:e:q:")) != -1) {
+	while ((c = getopt(argc, argv, "Mh:m:s:r:e:q:P:F:")) != -1) {
 		switch (c) {
+		case 'P': case 'F':
+			if (sp.n == MAX_SPECIAL)
+				return usage();
+			sp.kind[sp.n] = (char)c;
+			sp.target[sp.n++] = optarg;
+			break;
 		case 'M': maildrop = 1; break;
 		case 'h': d.home = optarg; break;
 		case 'm': d.maildir = optarg; break;
@@ -136,7 +175,7 @@ int main(int argc, char **argv)
 	}
 	d.msgfd = 0;
 	buf_printf(&d.prefix, "Return-Path: <%s>\nDelivered-To: %s\n", d.sender, d.rcpt);
-	int r = run(&d, maildrop);
+	int r = run(&d, maildrop, &sp);
 	printf("%s\n", d.answer.len ? buf_cstr(&d.answer) : "4.3.0 no answer");
 	fflush(stdout);
 	buf_free(&d.prefix);

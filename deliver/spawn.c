@@ -14,10 +14,13 @@
  * reply (lib/authclient); it never reads message content. Trusts: authd and
  * the instance root it was started with. */
 #define _GNU_SOURCE
+#include "aliases.h"
 #include "alloc.h"
 #include "authclient.h"
 #include "buf.h"
+#include "config.h"
 #include "log.h"
+#include "map.h"
 #include "paths.h"
 #include "priv.h"
 
@@ -28,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -79,7 +83,7 @@ static int job_parse(char *pkt, struct job *j)
 			return -1;
 		}
 	}
-	if (strcmp(j->f[0], "L") != 0 || strspn(j->f[1], "0123456789") != strlen(j->f[1]) ||
+	if ((strcmp(j->f[0], "L") != 0 && strcmp(j->f[0], "A") != 0) || strspn(j->f[1], "0123456789") != strlen(j->f[1]) ||
 	    *j->f[1] == '\0')
 		return -1;
 	for (int i = 2; i < JOB_FIELDS; i++)
@@ -90,37 +94,45 @@ static int job_parse(char *pkt, struct job *j)
 	return 0;
 }
 
-static void child_exec(const struct job *j, const struct account *a, const char *maildir,
-		       int out)
+/* Who deliver runs as, and its arguments before the common ones. */
+struct runas {
+	uid_t uid;
+	gid_t gid;
+	const char *home;
+	char **extra;
+	size_t nextra;
+};
+
+static void child_exec(const struct job *j, const struct runas *ra, int out)
 {
 	struct buf err = BUF_INIT, prog = BUF_INIT, ehome = BUF_INIT, eroot = BUF_INIT;
 	if (dup2(j->msgfd, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
 		_exit(EX_TEMPFAIL);
-	if (priv_drop_to_ids(a->uid, a->gid, 0, &err) < 0) {
-		dprintf(1, "4.3.0 cannot switch to uid %lu: %s\n", (unsigned long)a->uid,
+	if (priv_drop_to_ids(ra->uid, ra->gid, 0, &err) < 0) {
+		dprintf(1, "4.3.0 cannot switch to uid %lu: %s\n", (unsigned long)ra->uid,
 			buf_cstr(&err));
 		_exit(EX_TEMPFAIL);
 	}
-	if (chdir(a->home) < 0) {
-		dprintf(1, "4.2.0 home directory %s: %s\n", a->home, strerror(errno));
+	if (chdir(ra->home) < 0) {
+		dprintf(1, "4.2.0 home directory %s: %s\n", ra->home, strerror(errno));
 		_exit(EX_TEMPFAIL);
 	}
 	paths_join(&prog, paths_libexec(), "deliver");
-	buf_printf(&ehome, "HOME=%s", a->home);
+	buf_printf(&ehome, "HOME=%s", ra->home);
 	buf_printf(&eroot, "ESTAFETTE_ROOT=%s", paths_root());
 	const char *logenv = getenv("ESTAFETTE_LOG");
 	char elog[64] = "ESTAFETTE_LOG=syslog";
 	if (logenv && strcmp(logenv, "stderr") == 0)
 		memcpy(elog, "ESTAFETTE_LOG=stderr", sizeof "ESTAFETTE_LOG=stderr");
 	char *envp[] = { "PATH=/usr/bin:/bin", ehome.data, eroot.data, elog, NULL };
-	char *argv[16];
+	char *opts[] = { "-s", j->f[3], "-r", j->f[4], "-e", j->f[6], "-q", j->f[2] };
+	size_t nopts = sizeof opts / sizeof opts[0];
+	char **argv = xcalloc(ra->nextra + nopts + 2, sizeof *argv);
 	size_t n = 0;
 	argv[n++] = "deliver";
-	if (account_has_option(a, "maildrop"))
-		argv[n++] = "-M";
-	char *opts[] = { "-h", a->home, "-m", (char *)maildir, "-s", j->f[3], "-r", j->f[4],
-			 "-e", j->f[6], "-q", j->f[2] };
-	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+	for (size_t i = 0; i < ra->nextra; i++)
+		argv[n++] = ra->extra[i];
+	for (size_t i = 0; i < nopts; i++)
 		argv[n++] = opts[i];
 	argv[n] = NULL;
 	execve(buf_cstr(&prog), argv, envp);
@@ -163,10 +175,37 @@ static void read_output(int fd, struct buf *out)
 			out->data[i] = ' ';
 }
 
-static void job_run(struct job *j)
+/* Run deliver as ra for the job, answer courierd, end this child. */
+_Noreturn static void run_deliver(struct job *j, const struct runas *ra)
+{
+	struct buf out = BUF_INIT;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		reply(j->f[1], "451", "4.3.0 out of resources");
+		_exit(0);
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		reply(j->f[1], "451", "4.3.0 cannot fork");
+		_exit(0);
+	}
+	if (pid == 0)
+		child_exec(j, ra, p[1]);
+	close(p[1]);
+	close(j->msgfd);
+	read_output(p[0], &out);
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	reply(j->f[1], status_code(st), out.len ? buf_cstr(&out) : "deliver gave no answer");
+	_exit(0);
+}
+
+/* L: the account as authd describes it, never as courierd says. */
+static void job_local(struct job *j)
 {
 	struct account a = ACCOUNT_INIT;
-	struct buf reason = BUF_INIT, out = BUF_INIT, md = BUF_INIT;
+	struct buf reason = BUF_INIT, md = BUF_INIT;
 	int r = authclient_lookup(NULL, "deliver", j->f[5], &a, &reason);
 	if (r != AUTHCLIENT_OK) {
 		if (r == AUTHCLIENT_NO)
@@ -185,26 +224,68 @@ static void job_run(struct job *j)
 		buf_set_str(&md, a.maildir);
 	else
 		paths_join(&md, a.home, "Maildir");
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		reply(j->f[1], "451", "4.3.0 out of resources");
+	char *extra[] = { "-M", "-h", a.home, "-m", md.data };
+	int md_opt = account_has_option(&a, "maildrop");
+	struct runas ra = { a.uid, a.gid, a.home, md_opt ? extra : extra + 1, md_opt ? 5 : 4 };
+	run_deliver(j, &ra);
+}
+
+#define ALIAS_USER "estafette-mail"
+#define ALIAS_MAX_SPECIAL 32
+
+/* The map may name programs only if nobody but root (or, unprivileged,
+ * this very user) can have written it. */
+static struct map *alias_map_open(struct buf *err)
+{
+	struct buf path = BUF_INIT;
+	struct stat st;
+	struct map *m = NULL;
+	config_path(&path, "aliases.cdb");
+	if (lstat(buf_cstr(&path), &st) < 0)
+		buf_error(err, "%s: %s", buf_cstr(&path), strerror(errno));
+	else if (!S_ISREG(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()) ||
+		 (st.st_mode & 022))
+		buf_error(err, "%s: not a file owned by root and writable only by it",
+			  buf_cstr(&path));
+	else
+		m = map_open(buf_cstr(&path), err);
+	buf_free(&path);
+	return m;
+}
+
+/* A: the program and file targets of an alias, read from the map here. */
+static void job_alias(struct job *j)
+{
+	struct buf err = BUF_INIT, v = BUF_INIT;
+	struct alias_list l = ALIAS_LIST_INIT;
+	struct map *m = alias_map_open(&err);
+	int r = m ? map_lookup_lower(m, j->f[5], strlen(j->f[5]), &v) : MAP_ERROR;
+	if (r != MAP_FOUND || aliases_decode(v.data ? v.data : "", v.len, &l, &err) < 0) {
+		log_error("job %s: alias %s: %s", j->f[1], j->f[5],
+			  r == MAP_NOTFOUND ? "not in the map" : buf_cstr(&err));
+		reply(j->f[1], "451", "4.3.0 alias map unusable for programs and files");
 		_exit(0);
 	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		reply(j->f[1], "451", "4.3.0 cannot fork");
+	char **extra = xcalloc(4 + 2 * ALIAS_MAX_SPECIAL, sizeof *extra);
+	size_t n = 0;
+	extra[n++] = "-h", extra[n++] = "/", extra[n++] = "-m", extra[n++] = "/nonexistent";
+	for (size_t i = 0; i < l.count && n < 4 + 2 * ALIAS_MAX_SPECIAL; i++) {
+		if (l.items[i].kind != ALIAS_PROGRAM && l.items[i].kind != ALIAS_FILE)
+			continue;
+		extra[n++] = l.items[i].kind == ALIAS_PROGRAM ? "-P" : "-F";
+		extra[n++] = l.items[i].value;
+	}
+	struct runas ra = { getuid(), getgid(), "/", extra, n };
+	if (priv_is_root() && priv_lookup(ALIAS_USER, NULL, &ra.uid, &ra.gid, &err) < 0) {
+		log_error("job %s: %s", j->f[1], buf_cstr(&err));
+		reply(j->f[1], "451", "4.3.0 no user for alias programs");
 		_exit(0);
 	}
-	if (pid == 0)
-		child_exec(j, &a, buf_cstr(&md), p[1]);
-	close(p[1]);
-	close(j->msgfd);
-	read_output(p[0], &out);
-	int st = 0;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	reply(j->f[1], status_code(st), out.len ? buf_cstr(&out) : "deliver gave no answer");
-	_exit(0);
+	if (ra.uid == 0) {
+		reply(j->f[1], "451", "4.3.0 refusing to run alias programs as root");
+		_exit(0);
+	}
+	run_deliver(j, &ra);
 }
 
 /* One packet and its descriptor; 1 job, 0 at EOF, -1 on a bad packet. */
@@ -262,7 +343,10 @@ int main(int argc, char **argv)
 		pid_t pid = fork();
 		if (pid == 0) {
 			signal(SIGCHLD, SIG_DFL);
-			job_run(&j);
+			if (j.f[0][0] == 'A')
+				job_alias(&j);
+			else
+				job_local(&j);
 		}
 		if (pid < 0)
 			reply(j.f[1], "451", "4.3.0 cannot fork");

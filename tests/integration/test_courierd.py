@@ -256,6 +256,35 @@ class CourierdTest(TempDirTestCase):
         inst.wait_mail("bob", 4)
         self.assertIn(b"Status: 5.4.6", b"".join(read(p) for p in inst.maildir("bob")))
 
+    def test_alias_program_and_file_targets(self):
+        inst = self.instance()
+        inst.add("alice")
+        out = os.path.join(self.tmp, "out")
+        os.mkdir(out)
+        if AS_ROOT:
+            os.chown(out, inst.uid, inst.gid)
+        inst.write("aliases", f'prog: "|cat > {out}/prog.$$; id -u > {out}/uid", '
+                              f'{out}/file.mbox, alice\n')
+        inst.start_authd()
+        inst.start_courierd()
+        inst.submit("x@example.org", ["prog@example.test"], b"Subject: p\n\nFrom here\n")
+        inst.wait_mail("alice")
+        inst.wait_log(r"rcpt=<prog@example.test> route=alias .*status=sent "
+                      r"response=\"250 2\.0\.0 delivered to 2 program and file target")
+        inst.wait_queue_empty()
+        progs = [n for n in os.listdir(out) if n.startswith("prog.")]
+        self.assertEqual(len(progs), 1)
+        got = read(os.path.join(out, progs[0]))
+        self.assertTrue(got.startswith(b"Return-Path: <x@example.org>\n"
+                                       b"Delivered-To: prog@example.test\n"), got)
+        self.assertIn(b"\n>From here\n", read(os.path.join(out, "file.mbox")))
+        self.assertEqual(int(read(os.path.join(out, "uid"))), inst.uid)
+        # a map others could have written: programs and files are refused (deferred)
+        os.chmod(os.path.join(inst.etc, "aliases.cdb"), 0o666)
+        inst.submit("x@example.org", ["prog@example.test"], b"Subject: p2\n\nx\n")
+        inst.wait_log(r"rcpt=<prog@example.test> route=alias .*status=deferred "
+                      r"response=\"451 4\.3\.0 alias map unusable")
+
     def test_unknown_user_bounces_to_sender(self):
         inst = self.start()
         body = b"Subject: lost\nMessage-ID: <m1@example.test>\n\nsecret\n"
