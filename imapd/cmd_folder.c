@@ -140,6 +140,37 @@ static void free_dirs(char **v, size_t n)
 	free(v);
 }
 
+/* RENAME INBOX (RFC 3501 6.3.5): a new folder gets INBOX's messages, and
+ * INBOX stays, empty. -1 if the folder cannot be made. */
+static int rename_inbox(struct session *s, const char *target)
+{
+	struct buf a = BUF_INIT, b = BUF_INIT;
+	const char *dir = strrchr(target, '/') + 1;
+	if (mdfolder_create(s->maildir, dir, 0700) < 0)
+		return -1;
+	const char *sub[] = { "cur", "new" };
+	for (int i = 0; i < 2; i++) {
+		buf_reset(&a);
+		buf_printf(&a, "%s/%s", s->maildir, sub[i]);
+		DIR *d = opendir(buf_cstr(&a));
+		struct dirent *de;
+		while (d != NULL && (de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			buf_reset(&a);
+			buf_reset(&b);
+			buf_printf(&a, "%s/%s/%s", s->maildir, sub[i], de->d_name);
+			buf_printf(&b, "%s/%s/%s", target, sub[i], de->d_name);
+			(void)rename(buf_cstr(&a), buf_cstr(&b));
+		}
+		if (d != NULL)
+			closedir(d);
+	}
+	buf_free(&a);
+	buf_free(&b);
+	return 0;
+}
+
 void cmd_rename(struct session *s, struct parser *ps)
 {
 	struct buf from = BUF_INIT, fpath = BUF_INIT, to = BUF_INIT, tpath = BUF_INIT;
@@ -148,12 +179,15 @@ void cmd_rename(struct session *s, struct parser *ps)
 		goto done;
 	if (p_eol(ps) < 0) {
 		out_bad(s, ps);
-	} else if (strcmp(buf_cstr(&fpath), s->maildir) == 0) {
-		out_tagged(s, "NO", "[CANNOT] Renaming INBOX is not supported");
-	} else if (!folder_exists(buf_cstr(&fpath))) {
-		out_tagged(s, "NO", "[NONEXISTENT] No such mailbox");
 	} else if (strcmp(buf_cstr(&tpath), s->maildir) == 0 || folder_exists(buf_cstr(&tpath))) {
 		out_tagged(s, "NO", "[ALREADYEXISTS] Target exists");
+	} else if (strcmp(buf_cstr(&fpath), s->maildir) == 0) {
+		if (rename_inbox(s, buf_cstr(&tpath)) < 0)
+			out_tagged(s, "NO", "[CANNOT] Cannot create the target");
+		else
+			out_done(s, "OK", "RENAME completed");
+	} else if (!folder_exists(buf_cstr(&fpath))) {
+		out_tagged(s, "NO", "[NONEXISTENT] No such mailbox");
 	} else {
 		const char *fd = strrchr(buf_cstr(&fpath), '/') + 1;
 		const char *td = strrchr(buf_cstr(&tpath), '/') + 1;
