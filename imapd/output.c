@@ -22,15 +22,19 @@ void out_str(struct session *s, const char *str)
 	out_data(s, str, strlen(str));
 }
 
+/* One scratch buffer for formatting, reused so that building a large
+ * response does not allocate per string (the process is single-threaded and
+ * these functions do not nest). */
+static struct buf scratch = BUF_INIT;
+
 void out_fmt(struct session *s, const char *fmt, ...)
 {
-	struct buf b = BUF_INIT;
 	va_list ap;
+	buf_reset(&scratch);
 	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
+	buf_vprintf(&scratch, fmt, ap);
 	va_end(ap);
-	out_data(s, b.data, b.len);
-	buf_free(&b);
+	out_data(s, scratch.data, scratch.len);
 }
 
 static int quotable(const char *p, size_t n)
@@ -48,12 +52,16 @@ static int quotable(const char *p, size_t n)
 void string_to_buf(struct buf *b, const char *p, size_t n)
 {
 	if (quotable(p, n)) {
+		size_t start = 0;
 		buf_append_char(b, '"');
 		for (size_t i = 0; i < n; i++) {
-			if (p[i] == '"' || p[i] == '\\')
+			if (p[i] == '"' || p[i] == '\\') {
+				buf_append(b, p + start, i - start);
 				buf_append_char(b, '\\');
-			buf_append_char(b, p[i]);
+				start = i;
+			}
 		}
+		buf_append(b, p + start, n - start);
 		buf_append_char(b, '"');
 	} else {
 		buf_printf(b, "{%zu}\r\n", n);
@@ -63,10 +71,9 @@ void string_to_buf(struct buf *b, const char *p, size_t n)
 
 void out_string(struct session *s, const char *p, size_t n)
 {
-	struct buf b = BUF_INIT;
-	string_to_buf(&b, p, n);
-	out_data(s, b.data, b.len);
-	buf_free(&b);
+	buf_reset(&scratch);
+	string_to_buf(&scratch, p, n);
+	out_data(s, scratch.data, scratch.len);
 }
 
 void out_nstring(struct session *s, const char *p, size_t n)

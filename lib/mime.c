@@ -86,9 +86,11 @@ static int get_fn(const char *name, size_t nlen, const char *v, size_t vlen, siz
 	(void)flen;
 	if (strlen(g->name) != nlen || strncasecmp(name, g->name, nlen) != 0)
 		return 0;
-	for (size_t i = 0; i < vlen; i++)
-		if (v[i] != '\r' && v[i] != '\n')
-			buf_append_char(g->out, v[i]);
+	for (size_t i = 0, start = 0; i <= vlen; i++)
+		if (i == vlen || v[i] == '\r' || v[i] == '\n') {
+			buf_append(g->out, v + start, i - start);
+			start = i + 1;
+		}
 	size_t s = 0, e = g->out->len;
 	while (s < e && is_wsp((unsigned char)g->out->data[s]))
 		s++;
