@@ -71,7 +71,7 @@ enum read_result command_read(struct io *io, struct buf *cmd, uint64_t max_liter
 			r = READ_OK;
 			break;
 		}
-		if (lit < 0 || n > max || cmd->len + n > max_append + IMAPD_MAX_LINE || nonsync == 2) {
+		if (lit < 0 || n > max || cmd->len + n > max_append + IMAPD_MAX_LINE) {
 			if (nonsync) {
 				io_write_str(io, "* BYE [TOOBIG] Literal too large\r\n");
 				break;

@@ -473,6 +473,26 @@ class ImapdTest(TempDirTestCase):
         a.close()
         b.close()
 
+    def test_racing_flag_changes_are_not_lost(self):
+        for _ in range(40):
+            self.deliver(SIMPLE)
+        a, b = self.raw(), self.raw()
+        a.cmd(b"a", b"SELECT INBOX")
+        b.cmd(b"b", b"SELECT INBOX")
+        # interleave single-message STOREs of different flags from both sessions
+        for i in range(1, 41):
+            a.send(b"a%d STORE %d +FLAGS.SILENT (\\Flagged)\r\n" % (i, i))
+            b.send(b"b%d STORE %d +FLAGS.SILENT (\\Seen)\r\n" % (i, 41 - i))
+        for i in range(1, 41):
+            self.assertIn(b"a%d OK" % i, a.until_tag(b"a%d" % i))
+            self.assertIn(b"b%d OK" % i, b.until_tag(b"b%d" % i))
+        a.close()
+        b.close()
+        names = os.listdir(os.path.join(self.maildir, "cur"))
+        self.assertEqual(len(names), 40)
+        for n in names:
+            self.assertTrue(n.endswith(":2,FS"), n)
+
     def test_idle_woken_by_delivery(self):
         r = self.raw()
         r.cmd(b"a", b"SELECT INBOX")
