@@ -66,12 +66,14 @@ enum read_result command_read(struct io *io, struct buf *cmd, uint64_t max_liter
 		uint64_t n = 0;
 		int nonsync = 0, lit = p_literal_size(line.data, line.len, &n, &nonsync);
 		uint64_t max = append ? max_append : max_literal;
+		/* the whole command: a few lines and literals beyond the largest one */
+		uint64_t total = max + 4 * (max_literal + IMAPD_MAX_LINE);
 		buf_append_buf(cmd, &line);
 		if (lit == 0) {
 			r = READ_OK;
 			break;
 		}
-		if (lit < 0 || n > max || cmd->len + n > max_append + IMAPD_MAX_LINE) {
+		if (lit < 0 || n > max || cmd->len + n > total) {
 			if (nonsync) {
 				io_write_str(io, "* BYE [TOOBIG] Literal too large\r\n");
 				break;

@@ -595,6 +595,15 @@ class ImapdTest(TempDirTestCase):
         self.assertIn(b"BAD", r.cmd(b"l", b"l\x00 NOOP") if False else r.cmd(b"l", b"NOOP extra"))
         self.assertEqual(os.listdir(self.maildir).count(".."), 0)
         self.assertIn(b"m OK", r.cmd(b"m", b"NOOP"))
+        # many literals in one command are bounded in total
+        try:
+            r.send(b"o CREATE " + b"".join(b"{60000+}\r\n" + b"x" * 60000 + b" "
+                                         for _ in range(12)))
+        except BrokenPipeError:
+            pass  # imapd stopped reading: that is the point
+        self.assertIn(b"* BYE [TOOBIG]", r.line())
+        self.assertEqual(r.close(), 0)
+        r = self.raw()
         # a huge non-synchronizing literal ends the session without reading it
         r.send(b"n APPEND INBOX {99999999999+}\r\n")
         self.assertIn(b"* BYE", r.line())
