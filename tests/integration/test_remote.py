@@ -5,8 +5,10 @@ SOCK_SEQPACKET socket, one answer packet per job."""
 
 import os
 import pwd
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -150,13 +152,11 @@ class Remote:
 class RemoteTest(TempDirTestCase):
     @classmethod
     def setUpClass(cls):
-        import tempfile
         cls.dnsdir = tempfile.mkdtemp(prefix="estafette-dns.")
         cls.dns = dnsserver.DnsServer(cls.dnsdir, ZONES).start()
 
     @classmethod
     def tearDownClass(cls):
-        import shutil
         cls.dns.stop()
         shutil.rmtree(cls.dnsdir, ignore_errors=True)
 
@@ -325,6 +325,32 @@ class RemoteTest(TempDirTestCase):
         self.assertTrue(answer.startswith("535 5.7.8 ") or answer.startswith("451"), answer)
         self.assertIn("535 5.7.8 bad credentials", answer)
         self.assertEqual(len(peer.messages), 1)
+
+
+    def test_end_to_end_through_courierd(self):
+        """submit -> queue -> courierd -> remote -> the peer; a 5xx recipient bounces."""
+        from test_courierd import Instance
+        peer = self.peer(rcpt_reply={"bad@plain.test": "550 5.1.1 no such user"})
+        inst = Instance(self.tmp)
+        try:
+            inst.write("dns.conf", f"forwarders = 127.0.0.1:{self.dns.port}\ntimeout = 5\n")
+            inst.write("remote.conf", f"port = {self.port}\nconnect_timeout = 5\n")
+            # test_courierd's instances leave the module out; this one needs it
+            shutil.copy(program("remote"), os.path.join(inst.libexec, "remote"))
+            os.chmod(os.path.join(inst.libexec, "remote"), 0o755)
+            inst.start_courierd()
+            inst.submit("sender@client.test", ["a@plain.test", "b@plain.test",
+                                               "bad@plain.test"], b"Subject: e2e\n\nhello\n")
+            inst.wait_log(r"rcpt=<bad@plain\.test> route=remote .*status=bounced")
+            inst.wait_log(r"rcpt=<b@plain\.test> route=remote .*status=sent")
+            self.assertEqual(len(peer.messages), 1)
+            m = peer.messages[0]
+            self.assertEqual(sorted(m["rcpts"]), ["a@plain.test", "b@plain.test"])
+            self.assertTrue(m["data"].endswith(b"Subject: e2e\r\n\r\nhello\r\n"), m["data"])
+            self.assertIn("mx.plain.test[127.0.0.1] said: 550 5.1.1 no such user",
+                          inst.logtext())
+        finally:
+            inst.close()
 
 
 if __name__ == "__main__":
