@@ -431,6 +431,7 @@ static enum smtpc_outcome smtpc_starttls(struct smtpc *c, struct buf *why)
 	}
 	if (io_has_buffered_input(c->io)) {  /* CVE-2011-0411 shape, from a server */
 		c->broken = 1;
+		c->tls_failed = c->o->tls == SMTPC_TLS_MAY;
 		buf_error(why, "%s sent data after its STARTTLS reply", smtpc_peer(c));
 		return SMTPC_NEXT;
 	}

@@ -16,7 +16,7 @@ import threading
 class SmtpPeer:
     def __init__(self, host, port, name="mx.test", pipelining=True, eightbit=True,
                  chunking=False, size=0, dsn=True, smtputf8=False, tls_cert=None,
-                 tls_key=None, auth=None, rcpt_reply=None, data_reply="250 2.0.0 queued",
+                 tls_key=None, tls_broken=False, auth=None, rcpt_reply=None, data_reply="250 2.0.0 queued",
                  greeting="220 {name} ESMTP test"):
         self.host, self.port, self.name = host, port, name
         self.pipelining, self.eightbit, self.chunking = pipelining, eightbit, chunking
@@ -25,6 +25,9 @@ class SmtpPeer:
         if tls_cert:
             self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self.tls.load_cert_chain(tls_cert, tls_key)
+            if tls_broken:  # offers STARTTLS, then shares no cipher with any client
+                self.tls.maximum_version = ssl.TLSVersion.TLSv1_2
+                self.tls.set_ciphers("eNULL:@SECLEVEL=0")
         self.auth = auth  # (user, password)
         self.rcpt_reply = rcpt_reply or {}
         self.data_reply = data_reply

@@ -310,6 +310,15 @@ class RemoteTest(TempDirTestCase):
         self.assertTrue(self.one("a@tls.test").startswith("250"))
         self.assertTrue(peer.messages[0]["tls"])
 
+    def test_starttls_may_falls_back_to_plaintext(self):
+        crt, key, _ = make_ca(self.tmp, "good")
+        peer = self.peer(name="mx.tls.test", tls_cert=crt, tls_key=key, tls_broken=True)
+        r = self.start()
+        self.assertTrue(self.one("a@tls.test").startswith("250"), r.log())
+        self.assertFalse(peer.messages[0]["tls"])
+        self.assertEqual(peer.connections, 2)
+        self.assertIn("trying again without TLS", r.log())
+
     def test_smarthost_with_auth(self):
         peer = self.peer(name="relay.test", auth=("joe", "s3cret"))
         routes = f"* [127.0.0.1]:{self.port} tls=none auth=joe:s3cret\n"
