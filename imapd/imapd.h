@@ -56,6 +56,8 @@ struct mailbox {
 	void *cache_map;     /* the cache file, mapped read-only */
 	size_t cache_size;
 	int cache_dirty;     /* entries were computed: write the cache at close */
+	struct timespec new_mtime, cur_mtime; /* of new/ and cur/ at the last scan */
+	int rescan;          /* scan at the next sync even if they look unchanged */
 };
 
 struct session {

@@ -41,6 +41,29 @@ static void push_msg(struct mailbox *mb, const struct disk_msg *d)
 	msg_flags_from_name(m);
 }
 
+/* The modification times of new/ and cur/: any delivery, flag change or
+ * expunge renames, creates or removes an entry there and moves them. */
+static void dir_times(const char *path, struct timespec *n, struct timespec *c)
+{
+	struct buf p = BUF_INIT;
+	struct stat st;
+	buf_printf(&p, "%s/new", path);
+	memset(n, 0, sizeof *n);
+	memset(c, 0, sizeof *c);
+	if (stat(buf_cstr(&p), &st) == 0)
+		*n = st.st_mtim;
+	buf_reset(&p);
+	buf_printf(&p, "%s/cur", path);
+	if (stat(buf_cstr(&p), &st) == 0)
+		*c = st.st_mtim;
+	buf_free(&p);
+}
+
+static int same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
 struct mailbox *mailbox_open(struct session *s, const char *path, const char *name,
 			     int readonly)
 {
@@ -55,6 +78,7 @@ struct mailbox *mailbox_open(struct session *s, const char *path, const char *na
 		mailbox_close(mb);
 		return NULL;
 	}
+	dir_times(path, &mb->new_mtime, &mb->cur_mtime); /* before the scan: see later changes */
 	folder_scan(path, &mb->uidvalidity, &mb->uidnext, &d, &n);
 	folder_unlock(fd);
 	for (size_t i = 0; i < n; i++)
@@ -120,6 +144,7 @@ static void merge_view(struct session *s, struct disk_msg *d, size_t n, int allo
 			cache_free_msg(m);
 		} else {
 			m->gone = 1;
+			mb->rescan = 1; /* its EXPUNGE is still owed */
 			mb->msgs[k++] = *m;
 		}
 		i++;
@@ -146,11 +171,19 @@ int mailbox_sync(struct session *s, int allow_expunge)
 	struct disk_msg *d;
 	size_t n;
 	uint32_t validity, next;
+	struct timespec nt, ct;
 	if (s->sel == NULL)
+		return 0;
+	/* nothing changed in the folder: no scan (what keeps NOOP cheap in 100k) */
+	dir_times(s->sel->path, &nt, &ct);
+	if (same_time(&nt, &s->sel->new_mtime) && same_time(&ct, &s->sel->cur_mtime) &&
+	    !s->sel->rescan)
 		return 0;
 	int fd = folder_lock(s->sel->path);
 	if (fd < 0)
 		return -1;
+	dir_times(s->sel->path, &s->sel->new_mtime, &s->sel->cur_mtime);
+	s->sel->rescan = 0;
 	folder_scan(s->sel->path, &validity, &next, &d, &n);
 	folder_unlock(fd);
 	s->sel->uidnext = next;
@@ -183,8 +216,10 @@ static int refind(struct mailbox *mb, struct msg *m)
 	if (d != NULL)
 		closedir(d);
 	buf_free(&cd);
-	if (found < 0)
+	if (found < 0) {
 		m->gone = 1;
+		mb->rescan = 1;
+	}
 	return found;
 }
 
