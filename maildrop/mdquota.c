@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 /* The maildir root of dir: its parent when dir is a Maildir++ folder. */
@@ -137,17 +136,12 @@ int md_quota_check(const char *dir, const char *spec, uint64_t size, struct buf 
 	}
 	if (maildir_quota_parse(buf_cstr(&have), &q, NULL) < 0)
 		goto out; /* no usable quota: deliver */
-	if (fsz > MD_QUOTA_FILE_MAX || over(&q, &u, size)) {
-		struct buf p = BUF_INIT;
-		struct stat st;
-		buf_printf(&p, "%s/maildirsize", r);
-		if (fsz > MD_QUOTA_FILE_MAX || stat(buf_cstr(&p), &st) < 0 ||
-		    time(NULL) - st.st_mtime > MD_QUOTA_STALE)
-			md_quota_recalc(r, buf_cstr(&have), &u);
-		buf_free(&p);
-	}
+	/* Over quota by the file's count: count again before refusing, as
+	 * Courier does, since deletions are not always recorded. */
+	if (fsz > MD_QUOTA_FILE_MAX || over(&q, &u, size))
+		md_quota_recalc(r, buf_cstr(&have), &u);
 	if (over(&q, &u, size)) {
-		buf_error(err, "maildir over quota");
+		buf_error(err, "mail quota exceeded");
 		rc = -1;
 	}
 out:

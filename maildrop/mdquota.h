@@ -2,8 +2,9 @@
  * keep them: the first line is the quota ("<bytes>S,<count>C"), every other
  * line "<bytes> <count>" adds to the usage (negative after expunges). The
  * file is rebuilt from the messages' sizes (",S=" in their names, else stat)
- * when it grows past 5120 bytes, or when it says "over quota" and is older
- * than 15 minutes, or is missing while a quota is set. See maildirquota(7). */
+ * when it grows past 5120 bytes, when it says "over quota" (before refusing
+ * a message, as Courier does), or is missing while a quota is set. See
+ * maildirquota(7). */
 #ifndef ESTAFETTE_MDQUOTA_H
 #define ESTAFETTE_MDQUOTA_H
 
@@ -12,14 +13,13 @@
 #include <stdint.h>
 
 #define MD_QUOTA_FILE_MAX  5120
-#define MD_QUOTA_STALE     (15 * 60)
 
 struct md_usage {
 	int64_t bytes, count;
 };
 
 /* 0 when a message of size bytes fits (or there is no quota); -1 with errno
- * EDQUOT and err "maildir over quota", or another errno on failure. spec is
+ * EDQUOT and err "mail quota exceeded", or another errno on failure. spec is
  * the MAILDIRQUOTA value (may be empty): used only when maildirsize is
  * missing. dir may be a Maildir++ folder; the quota is its parent's. */
 int md_quota_check(const char *dir, const char *spec, uint64_t size, struct buf *err);

@@ -359,3 +359,80 @@ class HostileTest(MaildropBase):
             self.assertEqual(st.st_uid, pwd.getpwnam(user).pw_uid)
         finally:
             subprocess.run(["userdel", user])
+
+
+REFORMAIL_MSG = (b"From sender@x.org Sun Nov 22 03:19:25 2026\n"
+                 b"Return-Path: <old@x>\nFrom: a@b.c\nSubject: hello\n  folded\nTo: x@y\n"
+                 b"X-Dup: 1\nX-Dup: 2\nx-dup: 3\n\nbody\nFrom here\n")
+REFORMAIL_ARGS = [
+    ["-x", "Subject:"], ["-X", "Subject:"], ["-x", "X-Dup:", "-x", "To:"], ["-x", "None:"],
+    ["-a", "X-New: v"], ["-a", "Subject: v"], ["-A", "Subject: v"], ["-i", "Subject: new"],
+    ["-I", "X-Dup: new"], ["-I", "X-Dup:"], ["-u", "X-Dup:"], ["-U", "X-Dup:"],
+    ["-R", "X-Dup:", "X-Other:"], ["-c"], ["-f0"], ["-f0", "-a", "Foo: x", "-c"],
+]
+
+
+class ToolsTest(TempDirTestCase):
+    def test_reformail_like_courier(self):
+        courier = "/usr/bin/reformail"
+        if not os.path.exists(courier):
+            self.skipTest("Debian's reformail is not installed")
+        for args in REFORMAIL_ARGS:
+            with self.subTest(args=args):
+                ours = subprocess.run([program("reformail"), *args], input=REFORMAIL_MSG,
+                                      capture_output=True, timeout=30)
+                theirs = subprocess.run([courier, *args], input=REFORMAIL_MSG,
+                                        capture_output=True, timeout=30)
+                self.assertEqual(ours.returncode, theirs.returncode)
+                self.assertEqual(ours.stdout, theirs.stdout)
+
+    def deliverquota(self, binary, name):
+        md = os.path.join(self.tmp, name)
+        for sub in ("tmp", "new", "cur"):
+            os.makedirs(os.path.join(md, sub))
+        codes = []
+        for i in range(5):
+            r = subprocess.run([binary, md] + (["300S,3C"] if i == 0 else []), input=MSG[:67],
+                               capture_output=True, timeout=30)
+            codes.append(r.returncode)
+        with open(os.path.join(md, "maildirsize"), "rb") as f:
+            size = f.read()
+        contents = sorted(open(os.path.join(md, "new", n), "rb").read()
+                          for n in os.listdir(os.path.join(md, "new")))
+        return codes, size, contents
+
+    def test_deliverquota_like_courier(self):
+        courier = "/usr/sbin/deliverquota.maildrop"
+        ours = self.deliverquota(program("deliverquota"), "ours")
+        self.assertEqual(ours[0], [0, 0, 0, 77, 77])
+        if os.path.exists(courier):
+            self.assertEqual(ours, self.deliverquota(courier, "courier"))
+
+    def test_mailbot_rate_limit_and_bulk(self):
+        text = os.path.join(self.tmp, "away")
+        with open(text, "w") as f:
+            f.write("I am away.\n")
+        db = os.path.join(self.tmp, "db")
+        out = os.path.join(self.tmp, "reply")
+        cmd = [program("mailbot"), "-t", text, "-d", db, "-D", "1",
+               "/bin/sh", "-c", "cat >> " + out]
+        msg = b"From: Alice <alice@example.org>\nSubject: hi\nMessage-ID: <1@x>\n\nbody\n"
+        for _ in range(3):
+            r = subprocess.run(cmd, input=msg, capture_output=True, timeout=30)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        with open(out, "rb") as f:
+            reply = f.read()
+        self.assertEqual(reply.count(b"To: alice@example.org\n"), 1)
+        self.assertIn(b"Subject: Re: hi\n", reply)
+        self.assertIn(b"In-Reply-To: <1@x>\n", reply)
+        self.assertIn(b"Auto-Submitted: auto-replied\n", reply)
+        self.assertTrue(reply.endswith(b"\n\nI am away.\n"))
+        os.unlink(out)
+        for hdr in (b"Precedence: bulk\n", b"Auto-Submitted: auto-generated\n",
+                    b"List-Id: <l.x>\n"):
+            m = b"From: bob@example.org\n" + hdr + b"\nbody\n"
+            r = subprocess.run(cmd, input=m, capture_output=True, timeout=30)
+            self.assertEqual(r.returncode, 0)
+        m = b"From: MAILER-DAEMON@example.org\n\nbody\n"
+        subprocess.run(cmd, input=m, capture_output=True, timeout=30)
+        self.assertFalse(os.path.exists(out))
