@@ -5,6 +5,7 @@
 
 #include "io.h"
 
+#include <malloc.h>
 #include <poll.h>
 #include <string.h>
 #include <strings.h>
@@ -158,6 +159,7 @@ void cmd_idle(struct session *s, struct parser *ps)
 	if (p_eol(ps) < 0)
 		return out_bad(s, ps);
 	out_str(s, "+ idling\r\n");
+	malloc_trim(0); /* an idle session keeps only what it needs */
 	int ifd = idle_watch(s);
 	time_t start = time(NULL);
 	enum io_status st = IO_TIMEOUT;

@@ -1,6 +1,7 @@
 /* cmd_select: SELECT, EXAMINE, CLOSE, UNSELECT, EXPUNGE (and UID EXPUNGE). */
 #include "imapd.h"
 
+#include <malloc.h>
 #include <string.h>
 
 static void report_selected(struct session *s)
@@ -52,6 +53,7 @@ static void select_common(struct session *s, struct parser *ps, int readonly)
 		goto done;
 	}
 	report_selected(s);
+	malloc_trim(0); /* the scan's temporary memory goes back to the system */
 	out_tagged(s, "OK", "[%s] %s completed", readonly ? "READ-ONLY" : "READ-WRITE",
 		   readonly ? "EXAMINE" : "SELECT");
 done:
