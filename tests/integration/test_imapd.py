@@ -134,6 +134,25 @@ class ImapdTest(TempDirTestCase):
         self.assertEqual(c.namespace()[1][0], b'(("INBOX." ".")) NIL NIL')
         self.assertEqual(c.logout()[0], "BYE")
 
+    def test_check_id_enable_unselect(self):
+        self.deliver(SIMPLE)
+        r = self.raw()
+        self.assertIn(b"a BAD", r.cmd(b"a", b"CHECK"))  # needs a selected mailbox
+        out = r.cmd(b"b", b'ID ("name" "test" "version" NIL)')
+        self.assertIn(b'* ID ("name" "estafette")', out)
+        self.assertIn(b"b OK", out)
+        self.assertIn(b"c OK", r.cmd(b"c", b"ID NIL"))
+        self.assertIn(b"d BAD", r.cmd(b"d", b"ID (\"unterminated\""))
+        self.assertIn(b"* ENABLED\r\ne OK", r.cmd(b"e", b"ENABLE CONDSTORE"))
+        r.cmd(b"f", b"SELECT INBOX")
+        self.assertIn(b"g OK", r.cmd(b"g", b"CHECK"))
+        r.cmd(b"h", b"STORE 1 +FLAGS (\\Deleted)")
+        self.assertIn(b"i OK", r.cmd(b"i", b"UNSELECT"))
+        self.assertIn(b"j BAD", r.cmd(b"j", b"FETCH 1 FLAGS"))
+        out = r.cmd(b"k", b"SELECT INBOX")
+        self.assertIn(b"* 1 EXISTS", out)  # UNSELECT did not expunge
+        r.close()
+
     def test_select_fetch_basic(self):
         self.deliver(SIMPLE)
         c = self.client()
