@@ -170,6 +170,10 @@ int main(int argc, char **argv)
 	s.tag = "*";
 	greet(&s);
 	session_loop(&s);
+	uint64_t in = 0, out = 0;
+	io_counts(s.io, &in, &out);
+	log_info("session end user=%s in=%llu out=%llu", getenv("USER") ? getenv("USER") : "-",
+		 (unsigned long long)in, (unsigned long long)out);
 	mailbox_close(s.sel);
 	io_free(s.io);
 	return 0;
