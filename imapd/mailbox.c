@@ -186,6 +186,13 @@ int mailbox_sync(struct session *s, int allow_expunge)
 	s->sel->rescan = 0;
 	folder_scan(s->sel->path, &validity, &next, &d, &n);
 	folder_unlock(fd);
+	if (validity != s->sel->uidvalidity) {
+		/* the UID list was lost or rebuilt: UIDs the client holds mean nothing */
+		disk_msgs_free(d, n);
+		out_str(s, "* BYE UIDVALIDITY changed, please reconnect\r\n");
+		s->logout = 1;
+		return -1;
+	}
 	s->sel->uidnext = next;
 	merge_view(s, d, n, allow_expunge);
 	disk_msgs_free(d, n);

@@ -468,6 +468,17 @@ class ImapdTest(TempDirTestCase):
         self.assertEqual(c.uid("SEARCH", "ALL")[1], [b"2 3"])
         c.logout()
 
+    def test_lost_uid_list_ends_the_session(self):
+        self.deliver(SIMPLE)
+        r = self.raw()
+        r.cmd(b"a", b"SELECT INBOX")
+        os.unlink(os.path.join(self.maildir, "estafette-uidlist"))
+        time.sleep(1.1)  # a new UIDVALIDITY is a new second
+        self.deliver(SIMPLE)
+        r.send(b"b NOOP\r\n")
+        self.assertEqual(r.line(), b"* BYE UIDVALIDITY changed, please reconnect\r\n")
+        self.assertEqual(r.close(), 0)
+
     def test_two_sessions_see_each_other(self):
         for _ in range(3):
             self.deliver(SIMPLE)
