@@ -42,83 +42,135 @@ static int copy_one(struct mailbox *mb, struct msg *m, const char *target, struc
 	return rc;
 }
 
+struct copied {
+	uint32_t src_uid;
+	char *name;        /* its name in the target's cur/ */
+	uint32_t dst_uid;
+};
+
+static int cmp_name(const void *a, const void *b)
+{
+	const struct disk_msg *x = a, *y = b;
+	return strcmp(x->name, y->name);
+}
+
+/* The target's UIDs of the copies: one scan, then a binary search each. */
+static uint32_t target_uids(const char *path, struct copied *c, size_t nc)
+{
+	struct disk_msg *d;
+	size_t n;
+	uint32_t validity = 0, next;
+	int fd = folder_lock(path);
+	folder_scan(path, &validity, &next, &d, &n);
+	folder_unlock(fd);
+	if (n > 1)
+		qsort(d, n, sizeof *d, cmp_name);
+	for (size_t i = 0; i < nc; i++) {
+		struct disk_msg key = { 0, c[i].name, 0 };
+		struct disk_msg *hit = n ? bsearch(&key, d, n, sizeof *d, cmp_name) : NULL;
+		c[i].dst_uid = hit ? hit->uid : 0;
+	}
+	disk_msgs_free(d, n);
+	return validity;
+}
+
+/* Copy (and for MOVE remove) the selected messages; -1 if one failed. */
+static int copy_selected(struct session *s, const char *sel, const char *target, int move,
+			 struct copied **out, size_t *nout)
+{
+	struct mailbox *mb = s->sel;
+	struct buf newname = BUF_INIT, p = BUF_INIT;
+	int rc = 0;
+	for (size_t i = 0; i < mb->count && rc == 0; i++) {
+		if (!sel[i])
+			continue;
+		if (copy_one(mb, &mb->msgs[i], target, &newname) < 0) {
+			rc = -1;
+			break;
+		}
+		*out = xreallocarray(*out, *nout + 1, sizeof **out);
+		(*out)[(*nout)++] = (struct copied){ mb->msgs[i].uid, buf_detach(&newname), 0 };
+		if (move) {
+			buf_reset(&p);
+			buf_printf(&p, "%s/cur/%s", mb->path, mb->msgs[i].name);
+			(void)unlink(buf_cstr(&p));
+		}
+	}
+	buf_free(&newname);
+	buf_free(&p);
+	return rc;
+}
+
+static void copy_reply(struct session *s, int move, uint32_t validity, const struct copied *c,
+		       size_t n)
+{
+	struct buf src = BUF_INIT, dst = BUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		buf_printf(&src, "%s%lu", i ? "," : "", (unsigned long)c[i].src_uid);
+		buf_printf(&dst, "%s%lu", i ? "," : "", (unsigned long)c[i].dst_uid);
+	}
+	if (n == 0)
+		out_done(s, "OK", "%s completed", move ? "MOVE" : "COPY");
+	else if (move) {
+		out_fmt(s, "* OK [COPYUID %lu %s %s] Moved\r\n", (unsigned long)validity,
+			buf_cstr(&src), buf_cstr(&dst));
+		out_done(s, "OK", "MOVE completed");
+	} else {
+		out_done(s, "OK", "[COPYUID %lu %s %s] COPY completed", (unsigned long)validity,
+			 buf_cstr(&src), buf_cstr(&dst));
+	}
+	buf_free(&src);
+	buf_free(&dst);
+}
+
+/* The target of COPY/MOVE; a tagged reply and -1 when it cannot be used. */
+static int copy_target(struct session *s, struct parser *ps, int move, struct buf *path)
+{
+	struct buf name = BUF_INIT;
+	const char *err = NULL;
+	int rc = -1;
+	if (p_sp(ps) < 0 || p_astring(ps, &name) < 0 || p_eol(ps) < 0)
+		out_bad(s, ps);
+	else if (buf_has_nul(&name) || folder_path(s, buf_cstr(&name), path, &err) < 0 ||
+		 !folder_exists(buf_cstr(path)))
+		out_tagged(s, "NO", "[TRYCREATE] %s", err ? err : "No such mailbox");
+	else if (move && s->sel->readonly)
+		out_tagged(s, "NO", "[READ-ONLY] Mailbox is read-only");
+	else
+		rc = 0;
+	buf_free(&name);
+	return rc;
+}
+
 static void copy_or_move(struct session *s, struct parser *ps, int move)
 {
 	struct seqset set;
-	struct buf name = BUF_INIT, path = BUF_INIT, newname = BUF_INIT, src = BUF_INIT, dst = BUF_INIT;
-	const char *err = NULL;
+	struct buf path = BUF_INIT;
+	struct copied *c = NULL;
+	size_t n = 0;
 	if (p_sp(ps) < 0 || seqset_parse(ps, &set) < 0)
 		return out_bad(s, ps);
-	if (p_sp(ps) < 0 || p_astring(ps, &name) < 0 || p_eol(ps) < 0) {
-		out_bad(s, ps);
+	if (copy_target(s, ps, move, &path) < 0)
 		goto done;
-	}
-	if (buf_has_nul(&name) || folder_path(s, buf_cstr(&name), &path, &err) < 0 ||
-	    !folder_exists(buf_cstr(&path))) {
-		out_tagged(s, "NO", "[TRYCREATE] %s", err ? err : "No such mailbox");
-		goto done;
-	}
-	if (move && s->sel->readonly) {
-		out_tagged(s, "NO", "[READ-ONLY] Mailbox is read-only");
-		goto done;
-	}
-	struct mailbox *mb = s->sel;
-	if (!s->uid && !seqset_valid_seq(&set, mb->count)) {
+	if (!s->uid && !seqset_valid_seq(&set, s->sel->count)) {
 		out_tagged(s, "BAD", "Invalid message sequence number");
 		goto done;
 	}
-	char *sel = xcalloc(mb->count ? mb->count : 1, 1);
-	seqset_select(&set, mb, s->uid, sel);
-	int failed = 0;
-	for (size_t i = 0; i < mb->count && !failed; i++) {
-		if (!sel[i])
-			continue;
-		if (copy_one(mb, &mb->msgs[i], buf_cstr(&path), &newname) < 0) {
-			failed = 1;
-			break;
-		}
-		buf_printf(&src, "%s%lu", src.len ? "," : "", (unsigned long)mb->msgs[i].uid);
-		uint32_t validity;
-		/* (one scan per message keeps the code simple; fine for mail clients) */
-		uint32_t uid = folder_uid_of(buf_cstr(&path), buf_cstr(&newname), &validity);
-		buf_printf(&dst, "%s%lu", dst.len ? "," : "", (unsigned long)uid);
-		if (move) {
-			struct buf p = BUF_INIT;
-			buf_printf(&p, "%s/cur/%s", mb->path, mb->msgs[i].name);
-			(void)unlink(buf_cstr(&p));
-			buf_free(&p);
-		}
-	}
+	char *sel = xcalloc(s->sel->count ? s->sel->count : 1, 1);
+	seqset_select(&set, s->sel, s->uid, sel);
+	int rc = copy_selected(s, sel, buf_cstr(&path), move, &c, &n);
 	free(sel);
-	if (failed) {
+	uint32_t validity = target_uids(buf_cstr(&path), c, n);
+	if (rc < 0)
 		out_done(s, "NO", "[SERVERBUG] Copy failed");
-	} else {
-		uint32_t validity = 0;
-		struct disk_msg *d;
-		size_t n;
-		uint32_t next;
-		int fd = folder_lock(buf_cstr(&path));
-		folder_scan(buf_cstr(&path), &validity, &next, &d, &n);
-		folder_unlock(fd);
-		disk_msgs_free(d, n);
-		if (move && src.len) {
-			out_fmt(s, "* OK [COPYUID %lu %s %s] Moved\r\n", (unsigned long)validity,
-				buf_cstr(&src), buf_cstr(&dst));
-			out_done(s, "OK", "MOVE completed");
-		} else if (src.len) {
-			out_done(s, "OK", "[COPYUID %lu %s %s] %s completed", (unsigned long)validity,
-				 buf_cstr(&src), buf_cstr(&dst), move ? "MOVE" : "COPY");
-		} else {
-			out_done(s, "OK", "%s completed", move ? "MOVE" : "COPY");
-		}
-	}
+	else
+		copy_reply(s, move, validity, c, n);
 done:
+	for (size_t i = 0; i < n; i++)
+		free(c[i].name);
+	free(c);
 	seqset_free(&set);
-	buf_free(&name);
 	buf_free(&path);
-	buf_free(&newname);
-	buf_free(&src);
-	buf_free(&dst);
 }
 
 void cmd_copy(struct session *s, struct parser *ps)
