@@ -2,6 +2,8 @@
 #ifndef ESTAFETTE_AUTHD_AUTHD_H
 #define ESTAFETTE_AUTHD_AUTHD_H
 
+#include "buf.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -23,6 +25,7 @@ struct authd {
 	uint64_t failure_window_s;
 	uid_t self_uid;              /* ENUM is for root and this uid */
 	char *dummy_hash;            /* verified against for unknown users: same timing */
+	struct buf ticket_key;       /* signs AUTH tickets (lib/ticket.h); empty = no tickets */
 };
 
 /* Serve one connection (requests until EOF, an error or the timeout). */

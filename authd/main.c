@@ -25,6 +25,7 @@
 #include "passwd.h"
 #include "paths.h"
 #include "priv.h"
+#include "ticket.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -327,6 +328,11 @@ int main(int argc, char **argv)
 	umask(022);
 	set_signals();
 	int lfd = make_socket(buf_cstr(&dir), buf_cstr(&path), uid, gid, as_root);
+	/* the ticket key: made once, kept by the auth user; auth-exec(8) reads it as root */
+	if (ticket_key_create(NULL, as_root, uid, gid, &err) < 0 ||
+	    ticket_key_load(NULL, &d.ticket_key, &err) < 0)
+		log_error("no login tickets: %s", buf_cstr(&err));
+	buf_reset(&err);
 	if (as_root && priv_drop_to(user, NULL, 0, &err) < 0)
 		log_fatal(EX_TEMPFAIL, "%s", buf_cstr(&err));
 	d.self_uid = geteuid();
@@ -345,6 +351,9 @@ int main(int argc, char **argv)
 		d.ops[i]->close(d.be[i]);
 	config_env_free(&env);
 	free(d.dummy_hash);
+	if (d.ticket_key.data)
+		explicit_bzero(d.ticket_key.data, d.ticket_key.cap);
+	buf_free(&d.ticket_key);
 	buf_free(&err);
 	buf_free(&dir);
 	buf_free(&path);

@@ -6,3 +6,5 @@ authd_SRCS := authd/main.c authd/session.c authd/protocol.c authd/failures.c \
 	authd/backend.c authd/backend_userdb.c authd/udb.c
 PROGRAMS += userdb
 userdb_SRCS := authd/userdb.c authd/udb.c
+PROGRAMS += auth-exec
+auth-exec_SRCS := authd/auth_exec.c

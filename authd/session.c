@@ -12,6 +12,7 @@
 #include "passwd.h"
 #include "protocol.h"
 #include "authclient.h"
+#include "ticket.h"
 
 #include <errno.h>
 #include <string.h>
@@ -132,6 +133,30 @@ out:
 	return v;
 }
 
+/* Replace the OK line's LF with " expires=T ticket=MAC" and LF (auth-exec(8)). */
+static void add_ticket(struct session *s, const char *service, const struct backend_account *a)
+{
+	if (s->d->ticket_key.len == 0)
+		return;
+	struct account acct = ACCOUNT_INIT;
+	struct buf line = BUF_INIT, mac = BUF_INIT;
+	acct.address = (char *)buf_cstr((struct buf *)&a->address);
+	acct.uid = a->uid;
+	acct.gid = a->gid;
+	acct.home = (char *)buf_cstr((struct buf *)&a->home);
+	acct.maildir = (char *)buf_cstr((struct buf *)&a->maildir);
+	acct.quota = (char *)buf_cstr((struct buf *)&a->quota);
+	acct.options = (char *)buf_cstr((struct buf *)&a->options);
+	uint64_t expires = (uint64_t)time(NULL) + TICKET_LIFETIME;
+	ticket_format(&line, service, &acct, expires);
+	ticket_mac(&s->d->ticket_key, line.data, line.len, &mac);
+	if (s->out.len && s->out.data[s->out.len - 1] == '\n')
+		buf_truncate(&s->out, s->out.len - 1);
+	buf_printf(&s->out, " expires=%llu ticket=%s\n", (unsigned long long)expires, buf_cstr(&mac));
+	buf_free(&line);
+	buf_free(&mac);
+}
+
 static void do_auth(struct session *s, struct request *r)
 {
 	const struct authd *d = s->d;
@@ -146,6 +171,7 @@ static void do_auth(struct session *s, struct request *r)
 	if (strcmp(v.status, "OK") == 0) {
 		failures_clear("user", s->fkey.data, s->fkey.len);
 		protocol_format_account(&s->out, "OK", &a);
+		add_ticket(s, buf_cstr(&r->service), &a);
 		log_info("auth ok service=%s user=%s ip=%s", buf_cstr(&r->service),
 			 buf_cstr(&r->user), buf_cstr(&r->ip));
 	} else {

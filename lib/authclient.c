@@ -27,6 +27,7 @@ void account_free(struct account *a)
 	free(a->maildir);
 	free(a->quota);
 	free(a->options);
+	free(a->ticket);
 	memset(a, 0, sizeof *a);
 }
 
@@ -133,6 +134,7 @@ static char **string_field(struct account *a, const char *key, size_t klen)
 		{ "maildir", offsetof(struct account, maildir) },
 		{ "quota", offsetof(struct account, quota) },
 		{ "options", offsetof(struct account, options) },
+		{ "ticket", offsetof(struct account, ticket) },
 	};
 	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
 		if (strlen(fields[i].name) == klen && memcmp(fields[i].name, key, klen) == 0)
@@ -163,6 +165,11 @@ static int parse_item(struct account *a, const char *p, size_t len, unsigned *go
 		if (parse_id(&v, &id) == 0) {
 			a->gid = (gid_t)id;
 			*got |= 2;
+			rc = 0;
+		}
+	} else if (klen == 7 && memcmp(p, "expires", 7) == 0) {
+		if (parse_id(&v, &id) == 0) {
+			a->expires = id;
 			rc = 0;
 		}
 	} else if ((field = string_field(a, p, klen)) != NULL) {
@@ -203,6 +210,7 @@ static int parse_ok(const char *p, const char *end, struct account *acct)
 	fill_empty(&acct->maildir);
 	fill_empty(&acct->quota);
 	fill_empty(&acct->options);
+	fill_empty(&acct->ticket);
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #define ESTAFETTE_AUTHCLIENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct buf;
@@ -37,8 +38,10 @@ struct account {
 	char *maildir;  /* "" = the default (home/Maildir) */
 	char *quota;    /* Maildir++ quota, e.g. "10000000S,1000C"; "" = none */
 	char *options;  /* comma-separated, e.g. "disable-imap,disable-pop3" */
+	char *ticket;   /* AUTH only: authd's signed ticket (lib/ticket.h); "" = none */
+	uint64_t expires; /* AUTH only: when the ticket expires (Unix time); 0 = none */
 };
-#define ACCOUNT_INIT { NULL, 0, 0, NULL, NULL, NULL, NULL }
+#define ACCOUNT_INIT { NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, 0 }
 
 void account_free(struct account *a);
 /* 1 if options holds opt as a whole item. */

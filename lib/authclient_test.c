@@ -218,3 +218,21 @@ TEST(authclient_login_over_unix_socket)
 	buf_free(&r);
 	buf_free(&path);
 }
+
+TEST(authclient_parse_ticket_fields)
+{
+	struct account a = ACCOUNT_INIT;
+	static const char ok[] = "OK uid=5 gid=6 home=/h expires=1700000000 ticket=abc%20def";
+	CHECK_INT(authclient_parse_reply(ok, strlen(ok), &a, NULL), AUTHCLIENT_OK);
+	CHECK_STR(a.ticket, "abc def");
+	CHECK_INT(a.expires, 1700000000);
+	static const char none[] = "OK uid=5 gid=6 home=/h";
+	CHECK_INT(authclient_parse_reply(none, strlen(none), &a, NULL), AUTHCLIENT_OK);
+	CHECK_STR(a.ticket, "");
+	CHECK_INT(a.expires, 0);
+	static const char bad[] = "OK uid=5 gid=6 home=/h expires=99999999999";
+	CHECK_INT(authclient_parse_reply(bad, strlen(bad), &a, NULL), AUTHCLIENT_TEMPFAIL);
+	static const char bad2[] = "OK uid=5 gid=6 home=/h expires=-1";
+	CHECK_INT(authclient_parse_reply(bad2, strlen(bad2), &a, NULL), AUTHCLIENT_TEMPFAIL);
+	account_free(&a);
+}
