@@ -105,10 +105,15 @@ static void copy_reply(struct session *s, int move, uint32_t validity, const str
 		       size_t n)
 {
 	struct buf src = BUF_INIT, dst = BUF_INIT;
+	uint32_t *a = xcalloc(n ? n : 1, sizeof *a), *b = xcalloc(n ? n : 1, sizeof *b);
 	for (size_t i = 0; i < n; i++) {
-		buf_printf(&src, "%s%lu", i ? "," : "", (unsigned long)c[i].src_uid);
-		buf_printf(&dst, "%s%lu", i ? "," : "", (unsigned long)c[i].dst_uid);
+		a[i] = c[i].src_uid;
+		b[i] = c[i].dst_uid;
 	}
+	seqset_format(&src, a, n);
+	seqset_format(&dst, b, n);
+	free(a);
+	free(b);
 	if (n == 0)
 		out_done(s, "OK", "%s completed", move ? "MOVE" : "COPY");
 	else if (move) {

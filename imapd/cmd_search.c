@@ -371,16 +371,10 @@ static void out_esearch(struct session *s, const uint32_t *v, size_t n, int ret)
 	if (ret & R_COUNT)
 		out_fmt(s, " COUNT %zu", n);
 	if (n > 0 && (ret & R_ALL)) {
-		out_str(s, " ALL ");
-		for (size_t i = 0; i < n;) {
-			size_t j = i;
-			while (j + 1 < n && v[j + 1] == v[j] + 1)
-				j++;
-			out_fmt(s, "%s%lu", i ? "," : "", (unsigned long)v[i]);
-			if (j > i)
-				out_fmt(s, ":%lu", (unsigned long)v[j]);
-			i = j + 1;
-		}
+		struct buf set = BUF_INIT;
+		seqset_format(&set, v, n);
+		out_fmt(s, " ALL %s", buf_cstr(&set));
+		buf_free(&set);
 	}
 	out_str(s, "\r\n");
 }

@@ -108,6 +108,8 @@ void seqset_free(struct seqset *set);
 int seqset_has(const struct seqset *set, uint32_t n, uint32_t star);
 /* Mark the selected messages matched by set (by sequence, or by UID) in sel
  * (count bytes); returns how many. */
+/* Append v (in its order) with runs of consecutive numbers as "a:b". */
+void seqset_format(struct buf *out, const uint32_t *v, size_t n);
 /* Whether every number in set is a valid sequence number (1..count). */
 int seqset_valid_seq(const struct seqset *set, size_t count);
 size_t seqset_select(const struct seqset *set, const struct mailbox *mb, int by_uid, char *sel);

@@ -122,3 +122,16 @@ int seqset_valid_seq(const struct seqset *set, size_t count)
 		}
 	return 1;
 }
+
+void seqset_format(struct buf *out, const uint32_t *v, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j + 1 < n && v[j + 1] == v[j] + 1)
+			j++;
+		buf_printf(out, "%s%lu", i ? "," : "", (unsigned long)v[i]);
+		if (j > i)
+			buf_printf(out, ":%lu", (unsigned long)v[j]);
+		i = j + 1;
+	}
+}

@@ -392,7 +392,7 @@ class ImapdTest(TempDirTestCase):
         c.select("INBOX")
         typ, data = c.copy("1:2", "INBOX.Archive")
         self.assertEqual(typ, "OK")
-        self.assertRegex(data[0], rb"\[COPYUID \d+ 1,2 1,2\]")
+        self.assertRegex(data[0], rb"\[COPYUID \d+ 1:2 1:2\]")
         typ, data = c.uid("MOVE", "1", "INBOX.Archive")
         self.assertEqual(typ, "OK")
         self.assertEqual(c.uid("SEARCH", "ALL")[1], [b"2"])
