@@ -6,3 +6,6 @@ imapd_SRCS := imapd/main.c imapd/parse.c imapd/seqset.c imapd/output.c imapd/uid
 	imapd/cmd_store.c imapd/cmd_search.c imapd/cmd_append.c imapd/cmd_copy.c \
 	imapd/cache.c imapd/cmd_status.c imapd/command.c
 $(BUILD)/tests/imapd/parse_test: $(BUILD)/imapd/seqset.o
+# imap-login: the login stage, run as the net user (imapd(8)).
+PROGRAMS += imap-login
+imap-login_SRCS := imapd/login.c imapd/command.c imapd/parse.c
