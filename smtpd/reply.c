@@ -5,6 +5,7 @@
 
 #include "io.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <time.h>
 
@@ -38,7 +39,7 @@ static void tarpit(struct session *s)
 		secs = 60;
 	io_flush(s->io);
 	struct timespec ts = { (time_t)secs, 0 };
-	while (nanosleep(&ts, &ts) != 0)
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
 }
 
