@@ -93,7 +93,7 @@ int deliver_maildir(struct delivery *d, const char *path)
 	    maildir_deliver_copy(&md, d->msgfd, UINT64_MAX) < 0) {
 		int e = errno;
 		maildir_deliver_abort(&md);
-		return fail(d, e == EDQUOT ? DELIVER_TEMP : DELIVER_TEMP, "4.2.0 maildir %s: %s",
+		return fail(d, DELIVER_TEMP, "4.2.0 maildir %s: %s",
 			    path, strerror(e));
 	}
 	if (maildir_deliver_commit(&md, &name) < 0)
