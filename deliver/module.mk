@@ -3,3 +3,6 @@ PROGRAMS += deliver-spawn
 deliver-spawn_SRCS := deliver/spawn.c
 PROGRAMS += deliver
 deliver_SRCS := deliver/deliver.c deliver/targets.c deliver/dotfile.c
+# remote: the remote delivery module (remote(8)), run by courierd as estafette-remote.
+PROGRAMS += remote
+remote_SRCS := deliver/remote.c deliver/remote_conf.c deliver/remote_send.c
