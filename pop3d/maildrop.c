@@ -166,9 +166,40 @@ int maildrop_count_fd(int fd, uint64_t *size)
 	return 0;
 }
 
+/* Another client (imapd, a mail reader) moved message i from new/ to cur/ or
+ * changed its flags since the listing: find it in cur/ by its unique part. */
+static int relocate(struct maildrop *md, struct maildrop_msg *m)
+{
+	int fd = openat(md->dirfd, "cur", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	const char *base = m->name + 4;
+	int found = -1;
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	struct dirent *e;
+	while (found < 0 && (e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, base, m->baselen) != 0 ||
+		    (e->d_name[m->baselen] != ':' && e->d_name[m->baselen] != ','))
+			continue;
+		struct buf b = BUF_INIT;
+		buf_printf(&b, "cur/%s", e->d_name);
+		free(m->name);
+		m->name = buf_detach(&b);
+		found = 0;
+	}
+	closedir(d);
+	return found;
+}
+
 int maildrop_open_msg(struct maildrop *md, size_t i)
 {
-	return openat(md->dirfd, md->m[i].name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(md->dirfd, md->m[i].name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && relocate(md, &md->m[i]) == 0)
+		fd = openat(md->dirfd, md->m[i].name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	return fd;
 }
 
 int maildrop_size(struct maildrop *md, size_t i, uint64_t *size)
@@ -225,7 +256,10 @@ int maildrop_update(struct maildrop *md, struct buf *err)
 	for (size_t i = 0; i < md->n; i++) {
 		struct maildrop_msg *m = &md->m[i];
 		if (m->deleted) {
-			if (unlinkat(md->dirfd, m->name, 0) < 0 && errno != ENOENT)
+			int r = unlinkat(md->dirfd, m->name, 0);
+			if (r < 0 && errno == ENOENT && relocate(md, m) == 0)
+				r = unlinkat(md->dirfd, m->name, 0);
+			if (r < 0 && errno != ENOENT)
 				failed++;
 		} else if (m->retrieved && strncmp(m->name, "new/", 4) == 0) {
 			mark_seen(md, m);

@@ -149,3 +149,31 @@ TEST(maildrop_odd_names_and_counts)
 	buf_free(&err);
 	buf_free(&u);
 }
+
+TEST(maildrop_follows_a_moved_message)
+{
+	setup();
+	struct maildrop md;
+	struct buf err = BUF_INIT;
+	put("new", "7.M1P1.h,S=2", "a\n");
+	put("new", "8.M1P1.h", "b\n");
+	CHECK_INT(maildrop_open(&md, root, &err), MAILDROP_OK);
+	char from[700], to[700];
+	/* another client moves both to cur/ and flags them */
+	snprintf(from, sizeof from, "%s/new/7.M1P1.h,S=2", root);
+	snprintf(to, sizeof to, "%s/cur/7.M1P1.h,S=2:2,S", root);
+	CHECK_INT(rename(from, to), 0);
+	snprintf(from, sizeof from, "%s/new/8.M1P1.h", root);
+	snprintf(to, sizeof to, "%s/cur/8.M1P1.h:2,F", root);
+	CHECK_INT(rename(from, to), 0);
+	int fd = maildrop_open_msg(&md, 0);
+	CHECK(fd >= 0);
+	close(fd);
+	CHECK_STR(md.m[0].name, "cur/7.M1P1.h,S=2:2,S");
+	md.m[1].deleted = 1;
+	CHECK_INT(maildrop_update(&md, &err), 0);
+	CHECK_INT(access(to, F_OK), -1);
+	CHECK_INT(count("cur"), 1);
+	maildrop_close(&md);
+	buf_free(&err);
+}
