@@ -510,6 +510,44 @@ class Pop3Test(Pop3Instance):
         return found
 
 
+class FetchmailTest(Pop3Instance):
+    """Debian's fetchmail downloads a maildrop of 1,000 messages byte-exactly."""
+
+    def test_fetchmail_byte_exact(self):
+        if shutil.which("fetchmail") is None:
+            self.skipTest("fetchmail is not installed")
+        originals = {}
+        for i in range(1000):
+            body = b"".join(b"%s line %d of %d\n" % (b"." * (j % 3), j, i) for j in range(i % 40))
+            data = (b"From: a%d@example.test\nTo: joe@example.test\nSubject: m %d\n\n" % (i, i)
+                    + body + (b"\xc3\xa9 8bit\n" if i % 7 == 0 else b""))
+            originals[b"Subject: m %d" % i] = data
+            self.deliver(data)
+        out = os.path.join(self.tmp, "fetched")
+        os.mkdir(out)
+        mda = f"cat > $(mktemp -p {out})"  # fetchmail runs its MDA through /bin/sh
+        rc = os.path.join(self.tmp, "fetchmailrc")
+        with open(rc, "w") as f:
+            f.write(f'poll 127.0.0.1 port {self.port} protocol pop3 auth password\n'
+                    f'  user "joe@example.test" password "{PASSWORD}"\n'
+                    f'  sslproto "" fetchall nokeep norewrite mda "{mda}"\n')
+        os.chmod(rc, 0o600)
+        r = subprocess.run(["fetchmail", "-f", rc, "--invisible", "--nosyslog", "-v"],
+                           capture_output=True, timeout=300,
+                           env=dict(os.environ, HOME=self.tmp, FETCHMAILHOME=self.tmp))
+        self.assertIn(r.returncode, (0,), r.stdout[-3000:] + r.stderr[-3000:])
+        got = {}
+        for name in os.listdir(out):
+            with open(os.path.join(out, name), "rb") as f:
+                data = f.read()
+            subject = [ln for ln in data.split(b"\n") if ln.startswith(b"Subject: m ")][0]
+            got[subject] = data
+        self.assertEqual(len(got), 1000)
+        for subject, data in originals.items():
+            self.assertEqual(got[subject], data, subject)
+        self.assertEqual(self.files(), [])  # fetched and deleted at QUIT
+
+
 class AuthExecTest(Pop3Instance):
     """auth-exec run directly with tickets made here from the instance's key."""
 
