@@ -45,6 +45,10 @@ class InstallTest(TempDirTestCase):
         listed = {os.path.basename(f[1]) for f in manifest() if f[0] == "f"}
         built = set(os.listdir(os.path.join(TOP, BUILD, "bin")))
         self.assertLessEqual(built, listed)
+        # and every man page
+        sources = {f[5] for f in manifest() if f[0] == "f" and len(f) > 5}
+        pages = {"man/" + n for n in os.listdir(os.path.join(TOP, "man")) if n[-1].isdigit()}
+        self.assertLessEqual(pages, sources)
 
     def test_root_install_sets_owners(self):
         if os.geteuid() != 0:
