@@ -4,9 +4,11 @@
  * unprivileged caller. submit_fail() jumps back instead of exiting and
  * aborts the transaction; leak checking is paused while the protocol runs
  * (the real program exits there). Invariants for an accepted message: the
- * queue file starts with our Received: line, holds no CRLF, no NUL unless
- * BINARYMIME, ends in LF; and the envelope, with the client description
- * submit_received() made, is a control file courierd can read back. */
+ * queue file is our Received: line followed by the chunks' bytes with each
+ * CRLF made LF (a bare CR stays; a CR at the very end becomes LF) and a
+ * final LF added if missing; no NUL unless BINARYMIME; and the envelope,
+ * with the client description submit_received() made, is a control file
+ * courierd can read back. */
 #define _GNU_SOURCE
 #include "fuzz.h"
 #include "../submit/submit.h"
@@ -52,18 +54,49 @@ static void queue_dir(void)
 	atexit(queue_cleanup); /* runs before fuzz.h's cleanup of the directory */
 }
 
-static void check_message(struct submit *s)
+/* The message as the filter should write it, from the accepted input: the
+ * chunks after the envelope's blank line, CRLF -> LF, final LF. */
+static void expected_body(const uint8_t *in, size_t len, struct buf *out)
 {
-	struct buf path = BUF_INIT, data = BUF_INIT;
+	const uint8_t *p = memmem(in, len, "\n\n", 2);
+	struct buf raw = BUF_INIT;
+	FUZZ_CHECK(p != NULL);
+	size_t pos = (size_t)(p - in) + 2;
+	while (pos < len && in[pos] == 'D') {
+		size_t n = 0;
+		for (pos++; in[pos] != '\n'; pos++)
+			n = n * 10 + (size_t)(in[pos] - '0');
+		buf_append(&raw, in + pos + 1, n);
+		pos += 1 + n;
+	}
+	for (size_t i = 0; i < raw.len; i++) {
+		if (raw.data[i] == '\r' && i + 1 < raw.len && raw.data[i + 1] == '\n')
+			continue; /* the LF follows */
+		if (raw.data[i] == '\r' && i + 1 == raw.len)
+			buf_append_char(out, '\n');
+		else
+			buf_append_char(out, raw.data[i]);
+	}
+	if (out->len > 0 && out->data[out->len - 1] != '\n')
+		buf_append_char(out, '\n');
+	buf_free(&raw);
+}
+
+static void check_message(struct submit *s, const uint8_t *in, size_t len)
+{
+	struct buf path = BUF_INIT, data = BUF_INIT, want = BUF_INIT;
 	queue_path(&path, qdir, QUEUE_TMP_MSG, s->tx.id);
 	FUZZ_CHECK(file_read(buf_cstr(&path), &data, 1u << 24) == 0);
 	FUZZ_CHECK(data.len > 10 && memcmp(data.data, "Received: ", 10) == 0);
 	FUZZ_CHECK(data.data[data.len - 1] == '\n');
-	FUZZ_CHECK(memmem(data.data, data.len, "\r\n", 2) == NULL);
+	expected_body(in, len, &want);
+	FUZZ_CHECK(data.len > want.len);
+	FUZZ_CHECK(fuzz_eq(data.data + data.len - want.len, want.len, want.data, want.len));
 	if (strcmp(s->env.body, "BINARYMIME") != 0)
 		FUZZ_CHECK(!buf_has_nul(&data));
 	buf_free(&path);
 	buf_free(&data);
+	buf_free(&want);
 }
 
 static void check_control(struct submit *s)
@@ -82,14 +115,14 @@ static void check_control(struct submit *s)
 	buf_free(&err);
 }
 
-static void run(struct submit *s)
+static void run(struct submit *s, const uint8_t *in, size_t len)
 {
 	struct buf err = BUF_INIT;
 	submit_read_envelope(s);
 	FUZZ_CHECK(queue_tx_begin(&s->tx, qdir, &err) == 0);
 	s->tx_open = 1;
 	submit_read_data(s);
-	check_message(s);
+	check_message(s, in, len);
 	check_control(s);
 	buf_free(&err);
 }
@@ -116,7 +149,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (__lsan_disable)
 		__lsan_disable();
 	if (setjmp(fail_jump) == 0)
-		run(&s);
+		run(&s, data, size);
 	if (__lsan_enable)
 		__lsan_enable();
 	if (s.tx_open)
