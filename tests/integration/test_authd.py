@@ -323,9 +323,15 @@ class AuthdTest(TempDirTestCase):
     def test_privileges_dropped(self):
         if not AS_ROOT:
             self.skipTest("needs root")
-        with open(f"/proc/{self.proc.pid}/status") as f:
-            uids = [l for l in f if l.startswith("Uid:")][0].split()[1:]
+        # the socket appears just before the drop: give the drop a moment
         auth = pwd.getpwnam("estafette-auth").pw_uid
+        deadline = time.time() + 5
+        while True:
+            with open(f"/proc/{self.proc.pid}/status") as f:
+                uids = [l for l in f if l.startswith("Uid:")][0].split()[1:]
+            if uids == [str(auth)] * 4 or time.time() > deadline:
+                break
+            time.sleep(0.05)
         self.assertEqual(uids, [str(auth)] * 4)
 
     def test_no_password_in_log_and_clean_stop(self):
