@@ -71,10 +71,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&s, 0, sizeof s);
 	queue_env_init(&s.env);
 	s.in.fd = fd;
-	/* submit_read_line() computes in->b.data + in->pos before anything was
-	 * read, NULL + 0 (undefined; reported to submit's owner): start with
-	 * a buffer until that is fixed */
-	buf_reserve(&s.in.b, 1);
 	s.tx.fd = -1;
 	s.lim.max_recipients = 20;
 	s.lim.max_message_size = 1 << 20;

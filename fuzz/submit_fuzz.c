@@ -138,7 +138,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&s, 0, sizeof s);
 	queue_env_init(&s.env);
 	s.in.fd = fd;
-	buf_reserve(&s.in.b, 1); /* see submit_envelope_fuzz.c */
 	s.tx.fd = -1;
 	s.lim.max_recipients = 20;
 	s.lim.max_message_size = 1 << 16;

@@ -36,7 +36,7 @@ int submit_read_line(struct submit_input *in, struct buf *out, size_t max)
 {
 	size_t scanned = 0;
 	for (;;) {
-		const char *start = in->b.data + in->pos;
+		const char *start = in->b.data ? in->b.data + in->pos : "";
 		size_t avail = in->b.len - in->pos;
 		const char *lf = avail > scanned ? memchr(start + scanned, '\n', avail - scanned) : NULL;
 		if (lf) {
