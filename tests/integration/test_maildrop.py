@@ -297,6 +297,21 @@ class HostileTest(MaildropBase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(snap["Maildir/new"], [("", msg)])
 
+    def test_broken_mime_is_delivered_unchanged(self):
+        # unterminated multipart, a boundary nested 2,000 deep, bad base64 and
+        # quoted-printable, a header without a colon, no final newline
+        nested = b"".join(b"--b%d\nContent-Type: multipart/mixed; boundary=b%d\n\n" % (i, i + 1)
+                          for i in range(2000))
+        msg = (b"From: a@example.org\nSubject: broken\nnot a header line\n"
+               b"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b0\n\n" + nested +
+               b"--b2000\nContent-Transfer-Encoding: base64\n\n!!!not base64===\n"
+               b"--b2000\nContent-Transfer-Encoding: quoted-printable\n\n=ZZ=\n=0")
+        filt = ('if (/^Subject: broken/ && /not base64/:b)\n  to "./Maildir/"\n'
+                'to "./Default/"\n')
+        r, snap = self.ours("mime", filt, msg)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(snap["Maildir/new"], [("", msg)])
+
     def test_quota_over_limit(self):
         filt = 'MAILDIRQUOTA="1000S"\nto "./Maildir/"\n'
         r, snap = self.ours("quota1", filt)
