@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "mdflags.h"
+#include "uidlist.h"
 
 #define IMAPD_MAX_LINE (64 * 1024)
 #define IMAPD_MAX_LITERAL (64 * 1024)         /* any literal but APPEND's */
@@ -35,13 +36,6 @@ struct msg {
 	unsigned env_owned : 1, bs_owned : 1;
 	const char *env, *bs; /* cached ENVELOPE and BODYSTRUCTURE responses, or NULL */
 	uint32_t env_len, bs_len;
-};
-
-/* A message found on disk by a scan. */
-struct disk_msg {
-	uint32_t uid;
-	char *name;
-	int recent;
 };
 
 struct mailbox {
@@ -132,13 +126,6 @@ void out_done(struct session *s, const char *status, const char *fmt, ...)
 void out_bad(struct session *s, const struct parser *ps);
 void string_to_buf(struct buf *b, const char *p, size_t n);
 
-/* uidlist.c: the folder's UID list, under the folder's lock. */
-int folder_lock(const char *path);
-void folder_unlock(int fd);
-int folder_scan(const char *path, uint32_t *uidvalidity, uint32_t *uidnext,
-		struct disk_msg **out, size_t *count);
-void disk_msgs_free(struct disk_msg *d, size_t count);
-
 /* keywords.c: dovecot-keywords (the letter a+N is keyword N). */
 void keywords_load(struct mailbox *mb);
 int keywords_letter(struct mailbox *mb, const char *name, int create);
@@ -180,6 +167,35 @@ void out_bodystructure(struct session *s, const struct mime_msg *m, int part, in
 /* cmd_store.c: a flag list (parenthesized or not) to Maildir letters. */
 int store_parse_flags(struct session *s, struct parser *ps, struct mailbox *mb, struct mdflags *f);
 
+/* cmd_search.c: the search keys up to the end of the command; hit[i] set
+ * for each matching message i (count bytes). -1: syntax (ps->err). */
+int search_matches(struct session *s, struct parser *ps, char *hit);
+
+/* subject.c: RFC 5256 base subject (casemapped), sent date, address keys. */
+void subject_base(struct buf *out, const char *v, size_t len);
+time_t subject_sent_date(const char *hdr, size_t len, time_t internal);
+void subject_addr_key(struct buf *out, const char *hdr, size_t len, const char *field,
+		      int display);
+
+/* cmd_sort.c: the keys of one message for SORT and THREAD. */
+#define SORT_NSTR 9
+#define SORT_MAX_HEADER (64 * 1024)
+struct sort_item {
+	uint32_t seq;
+	time_t arrival, date;
+	uint64_t size;
+	struct buf str[SORT_NSTR]; /* by sort key: subject, addresses */
+};
+#define SORT_NEED_SUBJECT (1u << 5)
+/* After the criteria: the charset and search keys; -1 after a reply. */
+int sort_charset_and_search(struct session *s, struct parser *ps, char *hit);
+void sort_read_header(struct mailbox *mb, struct msg *m, struct buf *hdr);
+void sort_item_load(struct mailbox *mb, struct sort_item *it, unsigned need);
+struct sort_item *sort_collect(struct mailbox *mb, const char *hit, unsigned need, size_t *n);
+void sort_items_free(struct sort_item *v, size_t n);
+void sort_by_subject_date(struct sort_item *v, size_t n);
+void sort_by_date(struct sort_item *v, size_t n);
+
 /* cmd_status.c: STATUS items by name (-1 unknown), and one STATUS reply. */
 int status_item(const char *name);
 void status_reply(struct session *s, const char *name, const char *path, const int *want,
@@ -215,5 +231,7 @@ void cmd_store(struct session *s, struct parser *ps);
 void cmd_copy(struct session *s, struct parser *ps);
 void cmd_move(struct session *s, struct parser *ps);
 void cmd_idle(struct session *s, struct parser *ps);
+void cmd_sort(struct session *s, struct parser *ps);
+void cmd_thread(struct session *s, struct parser *ps);
 
 #endif

@@ -1,6 +1,6 @@
 # imapd: the IMAP mail stage, run as the account (imapd(8)).
 PROGRAMS += imapd
-imapd_SRCS := imapd/main.c imapd/parse.c imapd/seqset.c imapd/output.c imapd/uidlist.c \
+imapd_SRCS := imapd/main.c imapd/parse.c imapd/seqset.c imapd/output.c \
 	imapd/keywords.c imapd/mailbox.c imapd/folder.c imapd/envelope.c imapd/cmd_misc.c \
 	imapd/cmd_select.c imapd/cmd_folder.c imapd/cmd_list.c imapd/cmd_fetch.c \
 	imapd/cmd_store.c imapd/cmd_search.c imapd/cmd_append.c imapd/cmd_copy.c \

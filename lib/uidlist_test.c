@@ -1,6 +1,6 @@
-/* Unit tests of imapd/uidlist.c: UIDs assigned once, kept, the list rebuilt
+/* Unit tests of lib/uidlist.c: UIDs assigned once, kept, the list rebuilt
  * when damaged, new/ moved to cur/. */
-#include "imapd.h"
+#include "uidlist.h"
 
 #include "buf.h"
 #include "file.h"

@@ -7,10 +7,12 @@
  * and rewrites the list atomically (file_replace) when it changed.
  * Trusts nothing in the folder: names are checked with mdflags, the list file
  * is bounded and a malformed one is rebuilt with a new UIDVALIDITY. */
-#include "imapd.h"
+#include "uidlist.h"
 
 #include "alloc.h"
+#include "buf.h"
 #include "file.h"
+#include "mdflags.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #define UIDLIST "estafette-uidlist"
