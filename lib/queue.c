@@ -821,8 +821,9 @@ long queue_clean_tmp(const char *qdir, int64_t min_age, struct buf *err)
 		struct stat st;
 		buf_truncate(&path, base);
 		buf_printf(&path, "/%s", de->d_name);
+		/* min_age 0 takes everything, even a file stamped a tick ahead of now */
 		if (lstat(buf_cstr(&path), &st) < 0 || !S_ISREG(st.st_mode) ||
-		    (int64_t)(now - st.st_mtime) < min_age)
+		    (min_age > 0 && (int64_t)(now - st.st_mtime) < min_age))
 			continue;
 		if (unlink(buf_cstr(&path)) == 0)
 			removed++;
