@@ -5,11 +5,14 @@
 
 static const struct backend_ops *const all[] = {
 	&backend_userdb,
+	&backend_pgsql,
 	&backend_ldap,
 };
 
 const char *const backend_settings[] = {
 	"userdb.file",
+	"pgsql.conninfo", "pgsql.host", "pgsql.port", "pgsql.socket", "pgsql.user",
+	"pgsql.database", "pgsql.password_file", "pgsql.timeout", "pgsql.query",
 	"ldap.uri", "ldap.base", "ldap.filter", "ldap.binddn", "ldap.bindpw_file", "ldap.auth",
 	"ldap.timeout", "ldap.uid", "ldap.gid", "ldap.uid_attr", "ldap.gid_attr", "ldap.home_attr",
 	"ldap.maildir_attr", "ldap.quota_attr", "ldap.options_attr", "ldap.password_attr",

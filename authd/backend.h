@@ -60,6 +60,7 @@ void backend_account_reset(struct backend_account *a);
 void backend_account_free(struct backend_account *a);
 
 extern const struct backend_ops backend_userdb;
+extern const struct backend_ops backend_pgsql;
 extern const struct backend_ops backend_ldap;
 
 #endif

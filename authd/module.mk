@@ -3,9 +3,12 @@ PROGRAMS += userdbpw
 userdbpw_SRCS := authd/userdbpw.c
 PROGRAMS += authd
 authd_SRCS := authd/main.c authd/session.c authd/protocol.c authd/failures.c \
-	authd/backend.c authd/backend_userdb.c authd/udb.c
+	authd/backend.c authd/backend_userdb.c authd/udb.c \
+	authd/backend_sql.c authd/backend_pgsql.c
 authd_SRCS += authd/backend_ldap.c
 PROGRAMS += userdb
 userdb_SRCS := authd/userdb.c authd/udb.c
 PROGRAMS += auth-exec
 auth-exec_SRCS := authd/auth_exec.c
+# libpq-fe.h lives in /usr/include/postgresql on Debian.
+$(BUILD)/authd/backend_pgsql.o: CFLAGS_ALL += $(shell pkg-config --cflags libpq 2>/dev/null)
