@@ -7,6 +7,7 @@ static const struct backend_ops *const all[] = {
 	&backend_userdb,
 	&backend_pgsql,
 	&backend_ldap,
+	&backend_system,
 };
 
 const char *const backend_settings[] = {
@@ -16,6 +17,7 @@ const char *const backend_settings[] = {
 	"ldap.uri", "ldap.base", "ldap.filter", "ldap.binddn", "ldap.bindpw_file", "ldap.auth",
 	"ldap.timeout", "ldap.uid", "ldap.gid", "ldap.uid_attr", "ldap.gid_attr", "ldap.home_attr",
 	"ldap.maildir_attr", "ldap.quota_attr", "ldap.options_attr", "ldap.password_attr",
+	"system.pam_service", "system.domain", "system.min_uid",
 	NULL,
 };
 

@@ -62,5 +62,6 @@ void backend_account_free(struct backend_account *a);
 extern const struct backend_ops backend_userdb;
 extern const struct backend_ops backend_pgsql;
 extern const struct backend_ops backend_ldap;
+extern const struct backend_ops backend_system;
 
 #endif

@@ -5,7 +5,7 @@ PROGRAMS += authd
 authd_SRCS := authd/main.c authd/session.c authd/protocol.c authd/failures.c \
 	authd/backend.c authd/backend_userdb.c authd/udb.c \
 	authd/backend_sql.c authd/backend_pgsql.c
-authd_SRCS += authd/backend_ldap.c
+authd_SRCS += authd/backend_ldap.c authd/backend_system.c
 PROGRAMS += userdb
 userdb_SRCS := authd/userdb.c authd/udb.c
 PROGRAMS += auth-exec
