@@ -22,7 +22,7 @@ void cmd_capability_list(struct session *s)
 {
 	out_str(s, "IMAP4rev1 LITERAL+ IDLE UIDPLUS MOVE NAMESPACE ID ENABLE UNSELECT "
 		   "CHILDREN SPECIAL-USE ESEARCH LIST-EXTENDED LIST-STATUS "
-		   "APPENDLIMIT=67108864");
+		   "APPENDLIMIT=67108864 SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES");
 }
 
 void cmd_capability(struct session *s, struct parser *ps)

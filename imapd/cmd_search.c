@@ -409,6 +409,34 @@ static int search_prefix(struct session *s, struct parser *ps, struct buf *w, in
 	return 0;
 }
 
+static void mctx_free(struct mctx *c)
+{
+	buf_free(&c->raw);
+	buf_free(&c->body);
+	if (c->loaded && !c->failed)
+		mime_free(&c->mime);
+}
+
+int search_matches(struct session *s, struct parser *ps, char *hit)
+{
+	struct search *se = xcalloc(1, sizeof *se);
+	int root = parse_list(s, se, ps, 0);
+	if (root >= 0 && p_eol(ps) < 0)
+		root = -1;
+	for (size_t i = 0; root >= 0 && i < s->sel->count; i++) {
+		struct mctx c;
+		memset(&c, 0, sizeof c);
+		c.s = s;
+		c.m = &s->sel->msgs[i];
+		c.seq = i + 1;
+		hit[i] = !c.m->gone && eval(se, root, &c);
+		mctx_free(&c);
+	}
+	search_free(se);
+	free(se);
+	return root >= 0 ? 0 : -1;
+}
+
 void cmd_search(struct session *s, struct parser *ps)
 {
 	struct search *se = xcalloc(1, sizeof *se);

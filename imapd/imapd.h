@@ -172,7 +172,8 @@ int store_parse_flags(struct session *s, struct parser *ps, struct mailbox *mb, 
 int search_matches(struct session *s, struct parser *ps, char *hit);
 
 /* subject.c: RFC 5256 base subject (casemapped), sent date, address keys. */
-void subject_base(struct buf *out, const char *v, size_t len);
+/* 1 when a Re:, Fwd: or [fwd: ...] was removed. */
+int subject_base(struct buf *out, const char *v, size_t len);
 time_t subject_sent_date(const char *hdr, size_t len, time_t internal);
 void subject_addr_key(struct buf *out, const char *hdr, size_t len, const char *field,
 		      int display);
@@ -184,6 +185,7 @@ struct sort_item {
 	uint32_t seq;
 	time_t arrival, date;
 	uint64_t size;
+	int reply;                 /* the subject was a reply or forward */
 	struct buf str[SORT_NSTR]; /* by sort key: subject, addresses */
 };
 #define SORT_NEED_SUBJECT (1u << 5)

@@ -39,13 +39,14 @@ static const struct command commands[] = {
 	{ "EXPUNGE", cmd_expunge, 1, 1 },       { "SEARCH", cmd_search, 1, 0 },
 	{ "FETCH", cmd_fetch, 1, 0 },           { "STORE", cmd_store, 1, 0 },
 	{ "COPY", cmd_copy, 1, 1 },             { "MOVE", cmd_move, 1, 1 },
-	{ "IDLE", cmd_idle, 0, 1 },
+	{ "IDLE", cmd_idle, 0, 1 },             { "SORT", cmd_sort, 1, 0 },
+	{ "THREAD", cmd_thread, 1, 0 },
 };
 
 static const struct command *find_command(const char *name, int uid)
 {
 	static const char *const uid_ok[] = { "FETCH", "STORE", "SEARCH", "COPY", "MOVE",
-					      "EXPUNGE" };
+					      "EXPUNGE", "SORT", "THREAD" };
 	if (uid) {
 		size_t i;
 		for (i = 0; i < sizeof uid_ok / sizeof uid_ok[0]; i++)
