@@ -7,6 +7,7 @@ imapd_SRCS := imapd/main.c imapd/parse.c imapd/seqset.c imapd/output.c \
 	imapd/cache.c imapd/cmd_status.c imapd/command.c \
 	imapd/subject.c imapd/cmd_sort.c imapd/cmd_thread.c
 $(BUILD)/tests/imapd/parse_test: $(BUILD)/imapd/seqset.o
+$(BUILD)/tests/imapd/subject_test: $(BUILD)/imapd/subject.o
 # imap-login: the login stage, run as the net user (imapd(8)).
 PROGRAMS += imap-login
 imap-login_SRCS := imapd/login.c imapd/command.c imapd/parse.c
