@@ -18,7 +18,7 @@ BUILD    ?= build
 SANITIZE ?=
 
 CC       ?= cc
-PKGS     := openssl libidn2 libcdb libcrypt libunbound libpcre2-8 ldap pam libpq
+PKGS     := openssl libidn2 libcdb libcrypt libunbound libpcre2-8 ldap pam libpq libmariadb
 
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wpointer-arith -Wstrict-prototypes \
             -Wmissing-prototypes -Wvla -Wno-unused-parameter
@@ -30,7 +30,7 @@ OPT      := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-san
 endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lidn2 -lcdb -lcrypt -lunbound -lpcre2-8 -lpq -lldap -llber -lpam)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lidn2 -lcdb -lcrypt -lunbound -lpcre2-8 -lpq -lmariadb -lldap -llber -lpam)
 
 CPPFLAGS_ALL := -Ilib -DESTAFETTE_PREFIX='"$(PREFIX)"' $(CPPFLAGS)
 CFLAGS_ALL   := -std=gnu11 $(WARN) $(HARDEN) $(OPT) $(PKG_CFLAGS) $(CFLAGS)

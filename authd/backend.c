@@ -6,6 +6,7 @@
 static const struct backend_ops *const all[] = {
 	&backend_userdb,
 	&backend_pgsql,
+	&backend_mysql,
 	&backend_ldap,
 	&backend_system,
 };
@@ -14,6 +15,8 @@ const char *const backend_settings[] = {
 	"userdb.file",
 	"pgsql.conninfo", "pgsql.host", "pgsql.port", "pgsql.socket", "pgsql.user",
 	"pgsql.database", "pgsql.password_file", "pgsql.timeout", "pgsql.query",
+	"mysql.host", "mysql.port", "mysql.socket", "mysql.user", "mysql.database",
+	"mysql.password_file", "mysql.timeout", "mysql.query",
 	"ldap.uri", "ldap.base", "ldap.filter", "ldap.binddn", "ldap.bindpw_file", "ldap.auth",
 	"ldap.timeout", "ldap.uid", "ldap.gid", "ldap.uid_attr", "ldap.gid_attr", "ldap.home_attr",
 	"ldap.maildir_attr", "ldap.quota_attr", "ldap.options_attr", "ldap.password_attr",

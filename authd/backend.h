@@ -61,6 +61,7 @@ void backend_account_free(struct backend_account *a);
 
 extern const struct backend_ops backend_userdb;
 extern const struct backend_ops backend_pgsql;
+extern const struct backend_ops backend_mysql;
 extern const struct backend_ops backend_ldap;
 extern const struct backend_ops backend_system;
 

@@ -4,7 +4,7 @@ userdbpw_SRCS := authd/userdbpw.c
 PROGRAMS += authd
 authd_SRCS := authd/main.c authd/session.c authd/protocol.c authd/failures.c \
 	authd/backend.c authd/backend_userdb.c authd/udb.c \
-	authd/backend_sql.c authd/backend_pgsql.c
+	authd/backend_sql.c authd/backend_pgsql.c authd/backend_mysql.c
 authd_SRCS += authd/backend_ldap.c authd/backend_system.c
 PROGRAMS += userdb
 userdb_SRCS := authd/userdb.c authd/udb.c
@@ -12,3 +12,4 @@ PROGRAMS += auth-exec
 auth-exec_SRCS := authd/auth_exec.c
 # libpq-fe.h lives in /usr/include/postgresql on Debian.
 $(BUILD)/authd/backend_pgsql.o: CFLAGS_ALL += $(shell pkg-config --cflags libpq 2>/dev/null)
+$(BUILD)/authd/backend_mysql.o: CFLAGS_ALL += $(shell pkg-config --cflags libmariadb 2>/dev/null)

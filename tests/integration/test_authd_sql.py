@@ -35,9 +35,9 @@ def sha512_crypt(password):
     return r.stdout.strip()
 
 
-def db_user():
+def db_user(first):
     """The unprivileged user that runs the database server (as root)."""
-    for name in ("postgres", "mysql", "nobody"):
+    for name in (first, "nobody"):
         try:
             return pwd.getpwnam(name)
         except KeyError:
@@ -167,11 +167,11 @@ class SqlAuthdCase(TempDirTestCase):
 
 
 @unittest.skipUnless(pg_bindir(), "PostgreSQL server binaries not installed")
-@unittest.skipIf(AS_ROOT and db_user() is None, "no unprivileged user for PostgreSQL")
+@unittest.skipIf(AS_ROOT and db_user("postgres") is None, "no unprivileged user for PostgreSQL")
 class PgsqlTest(SqlAuthdCase):
     def setUp(self):
         super().setUp()
-        self.dbuser = db_user() if AS_ROOT else None
+        self.dbuser = db_user("postgres") if AS_ROOT else None
         self.bin = pg_bindir()
         self.dir = self.dbdir()
         self.data = os.path.join(self.dir, "data")
@@ -255,6 +255,123 @@ class PgsqlTest(SqlAuthdCase):
             self.assertLess(time.time() - t, 8)
         finally:
             os.kill(pid, signal.SIGCONT)
+        self.check_lookup()
+
+
+def mariadb_bin(name):
+    return shutil.which(name) or next((p for p in ("/usr/sbin/" + name, "/usr/bin/" + name)
+                                       if os.path.exists(p)), None)
+
+
+@unittest.skipUnless(mariadb_bin("mariadbd") and mariadb_bin("mariadb-install-db")
+                     and mariadb_bin("mariadb"), "MariaDB server binaries not installed")
+@unittest.skipIf(AS_ROOT and db_user("mysql") is None, "no unprivileged user for MariaDB")
+class MysqlTest(SqlAuthdCase):
+    def setUp(self):
+        super().setUp()
+        self.dbuser = db_user("mysql") if AS_ROOT else pwd.getpwuid(os.getuid())
+        self.dir = self.dbdir()
+        self.data = os.path.join(self.dir, "data")
+        self.msock = os.path.join(self.dir, "sock")
+        r = subprocess.run(self.as_dbuser([mariadb_bin("mariadb-install-db"), "--no-defaults",
+                                           "--datadir=" + self.data,
+                                           "--user=" + self.dbuser.pw_name,
+                                           "--skip-test-db", "--skip-name-resolve"]),
+                           capture_output=True, text=True, timeout=300, cwd=self.dir)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.server = None
+        self.start_db()
+        self.addCleanup(self.stop_db)
+        self.load_fixtures()
+        self.install()
+        self.write_conf(f"backends = mysql\nmysql.socket = {self.msock}\nmysql.user = authd\n"
+                        "mysql.database = mail\nmysql.password_file = PWFILE\n"
+                        "mysql.timeout = 2\n"
+                        "mysql.query = SELECT uid, gid, home, maildir, quota, options, password"
+                        " FROM users WHERE local_part = %n AND domain = %d\n")
+        self.start_authd()
+
+    def start_db(self):
+        self.dblog = open(os.path.join(self.dir, "server.log"), "ab")
+        self.server = subprocess.Popen(
+            self.as_dbuser([mariadb_bin("mariadbd"), "--no-defaults", "--datadir=" + self.data,
+                            "--socket=" + self.msock, "--skip-networking",
+                            "--pid-file=" + os.path.join(self.dir, "pid"),
+                            "--innodb-buffer-pool-size=16M", "--skip-log-bin"]),
+            stdout=self.dblog, stderr=self.dblog, stdin=subprocess.DEVNULL, cwd=self.dir)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.server.poll() is not None:
+                break
+            if os.path.exists(self.msock) and self.sql("SELECT 1;", check=False).returncode == 0:
+                return
+            time.sleep(0.2)
+        self.fail("mariadbd did not come up")
+
+    def stop_db(self):
+        if self.server and self.server.poll() is None:
+            self.server.terminate()
+            try:
+                self.server.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.server.kill()
+                self.server.wait()
+        if self.server:
+            self.dblog.close()
+        self.server = None
+
+    def sql(self, text, db=None, check=True):
+        argv = [mariadb_bin("mariadb"), "--no-defaults", "-S", self.msock,
+                "-u", self.dbuser.pw_name, "-N", "-B"] + ([db] if db else [])
+        r = subprocess.run(self.as_dbuser(argv), input=text, capture_output=True, text=True,
+                           timeout=60, cwd=self.dir)
+        if check:
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return r
+
+    def load_fixtures(self):
+        joe = "{SHA512-CRYPT}" + sha512_crypt(PASSWORDS["joe@example.test"])
+        ann = sha512_crypt(PASSWORDS["ann@example.test"])
+        self.sql("CREATE DATABASE mail CHARACTER SET utf8mb4;\n"
+                 f"CREATE USER 'authd'@'localhost' IDENTIFIED BY '{DB_PASSWORD}';\n"
+                 "CREATE TABLE mail.users (local_part VARCHAR(64) NOT NULL,"
+                 " domain VARCHAR(255) NOT NULL, uid INT UNSIGNED NOT NULL,"
+                 " gid INT UNSIGNED NOT NULL, home VARCHAR(255) NOT NULL, maildir VARCHAR(255),"
+                 " quota VARCHAR(32), options VARCHAR(255), password VARCHAR(255),"
+                 " PRIMARY KEY (local_part, domain));\n"
+                 "GRANT SELECT ON mail.users TO 'authd'@'localhost';\n"
+                 "INSERT INTO mail.users VALUES ('joe', 'example.test', 1000, 1000, '/home/joe',"
+                 f" '/home/joe/Maildir', '1000S', 'disable-pop3', '{joe}'),"
+                 f" ('ann', 'example.test', 1001, 1001, '/home/ann', NULL, NULL, NULL, '{ann}');\n")
+
+    def test_lookup_and_auth(self):
+        self.check_lookup()
+        self.check_auth()
+
+    def test_injection(self):
+        self.check_injection()
+        self.assertEqual(self.sql("SELECT count(*) FROM mail.users;").stdout.strip(), "2")
+
+    def test_down_is_tempfail_then_reconnect(self):
+        self.check_lookup()
+        self.stop_db()
+        r = self.request("LOOKUP smtp joe@example.test")
+        self.assertTrue(r.startswith("TEMPFAIL"), r)
+        r = self.request("AUTH imap PLAIN - " + sasl_plain("joe@example.test",
+                                                          PASSWORDS["joe@example.test"]))
+        self.assertTrue(r.startswith("TEMPFAIL"), r)
+        self.start_db()
+        self.check_lookup()
+
+    def test_hung_server_times_out(self):
+        os.kill(self.server.pid, signal.SIGSTOP)
+        try:
+            t = time.time()
+            r = self.request("LOOKUP smtp joe@example.test", timeout=30)
+            self.assertTrue(r.startswith("TEMPFAIL"), r)
+            self.assertLess(time.time() - t, 12)
+        finally:
+            os.kill(self.server.pid, signal.SIGCONT)
         self.check_lookup()
 
 
