@@ -26,7 +26,7 @@
 #define MAX_AUTH_FAILURES 3
 
 static const char *const known_settings[] = {
-	"tls_cert", "tls_key", "plaintext_auth", NULL,
+	"tls_cert", "tls_key", "plaintext_auth", "uidl", NULL,
 };
 
 struct state {
@@ -275,6 +275,9 @@ static void read_settings(struct state *s, struct buf *cert, struct buf *key)
 	    config_env_check(&env, known_settings, &err) < 0 ||
 	    config_env_bool(&env, "plaintext_auth", 1, &s->plaintext_ok, &err) < 0)
 		log_fatal(EX_CONFIG, "%s", buf_cstr(&err));
+	config_env_string(&env, "uidl", "maildir", &v);
+	if (strcmp(v, "maildir") != 0 && strcmp(v, "imap") != 0)
+		log_fatal(EX_CONFIG, "pop3d.conf: uidl must be maildir or imap, not %s", v);
 	config_env_string(&env, "tls_cert", "pop3d.pem", &v);
 	if (v[0] == '/')
 		buf_set_str(cert, v);

@@ -4,6 +4,7 @@
 #include "maildrop.h"
 #include "alloc.h"
 #include "mdflags.h"
+#include "uidlist.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -219,10 +220,80 @@ int maildrop_size(struct maildrop *md, size_t i, uint64_t *size)
 	return 0;
 }
 
+static int cmp_base_of(const void *pa, const void *pb)
+{
+	const struct maildrop_msg *a = *(const struct maildrop_msg *const *)pa;
+	const struct maildrop_msg *b = *(const struct maildrop_msg *const *)pb;
+	size_t n = a->baselen < b->baselen ? a->baselen : b->baselen;
+	int c = memcmp(a->name + 4, b->name + 4, n);
+	if (c)
+		return c;
+	return a->baselen < b->baselen ? -1 : a->baselen > b->baselen;
+}
+
+/* The listed message whose unique part is that of name, or NULL. */
+static struct maildrop_msg *find_base(struct maildrop_msg **v, size_t n, const char *name)
+{
+	size_t len = strcspn(name, ":,");
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct maildrop_msg *m = v[mid];
+		size_t k = len < m->baselen ? len : m->baselen;
+		int c = memcmp(name, m->name + 4, k);
+		if (c == 0)
+			c = len < m->baselen ? -1 : len > m->baselen;
+		if (c == 0)
+			return v[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+int maildrop_use_imap_uids(struct maildrop *md, const char *path, struct buf *err)
+{
+	int lock = folder_lock(path);
+	if (lock < 0) {
+		buf_error(err, "%s: uidlist lock: %s", path, strerror(errno));
+		return -1;
+	}
+	struct disk_msg *d = NULL;
+	size_t nd = 0;
+	uint32_t validity = 0, next = 0;
+	int rc = folder_scan(path, &validity, &next, &d, &nd);
+	folder_unlock(lock);
+	if (rc < 0) {
+		buf_error(err, "%s: uidlist: %s", path, strerror(errno));
+		return -1;
+	}
+	struct maildrop_msg **v = xreallocarray(NULL, md->n ? md->n : 1, sizeof *v);
+	for (size_t i = 0; i < md->n; i++)
+		v[i] = &md->m[i];
+	if (md->n)
+		qsort(v, md->n, sizeof *v, cmp_base_of);
+	for (size_t i = 0; i < nd; i++) {
+		struct maildrop_msg *m = find_base(v, md->n, d[i].name);
+		if (m)
+			m->uid = d[i].uid;
+	}
+	free(v);
+	disk_msgs_free(d, nd);
+	md->uidvalidity = validity;
+	return 0;
+}
+
 void maildrop_uidl(const struct maildrop *md, size_t i, struct buf *out)
 {
 	const struct maildrop_msg *m = &md->m[i];
 	const char *base = m->name + 4;
+	if (md->uidvalidity && m->uid) {
+		buf_reset(out);
+		buf_printf(out, "%u.%u", (unsigned)md->uidvalidity, (unsigned)m->uid);
+		return;
+	}
 	int ok = m->baselen > 0 && m->baselen <= MAILDROP_UIDL_MAX;
 	for (size_t k = 0; ok && k < m->baselen; k++)
 		ok = base[k] > 0x20 && base[k] < 0x7f;

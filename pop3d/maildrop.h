@@ -6,7 +6,8 @@
  * costs two readdirs and a sort. Sizes are the wire sizes (LF counted as
  * CRLF): the ,W= field of the name when present, else counted from the file
  * once, when first asked. UIDLs are the unique part of the name (before ':'
- * and ','), stable for as long as the file exists. Deletions are only
+ * and ','), stable for as long as the file exists (Courier-compatible), or
+ * imapd's UIDVALIDITY.UID with maildrop_use_imap_uids. Deletions are only
  * marks until maildrop_update (the UPDATE state). Trusts nothing in the
  * Maildir: names are bounded and files opened without following symlinks. */
 #ifndef ESTAFETTE_POP3D_MAILDROP_H
@@ -26,6 +27,7 @@ struct maildrop_msg {
 	size_t baselen;  /* bytes of the unique part, after the "new/" */
 	uint64_t order;  /* the delivery time from the name, for sorting */
 	uint64_t size;
+	uint32_t uid;    /* imapd's UID (maildrop_use_imap_uids), 0 if none */
 	unsigned size_known : 1, deleted : 1, retrieved : 1;
 };
 
@@ -34,6 +36,7 @@ struct maildrop {
 	int lockfd;
 	struct maildrop_msg *m;
 	size_t n, cap;
+	uint32_t uidvalidity; /* nonzero: UIDLs are "UIDVALIDITY.UID" */
 };
 
 enum { MAILDROP_OK = 0, MAILDROP_ERROR = -1, MAILDROP_INUSE = -2 };
@@ -41,6 +44,12 @@ enum { MAILDROP_OK = 0, MAILDROP_ERROR = -1, MAILDROP_INUSE = -2 };
 /* Lock and list. MAILDROP_INUSE when another session holds the lock. */
 int maildrop_open(struct maildrop *md, const char *path, struct buf *err);
 void maildrop_close(struct maildrop *md);
+
+/* After maildrop_open: take imapd's UIDs (lib/uidlist, under the folder's
+ * lock, assigning UIDs to new messages the way imapd does; this moves new/ to
+ * cur/), so that UIDLs are "UIDVALIDITY.UID" as seen over IMAP. A message
+ * that vanished meanwhile keeps its name UIDL. 0, or -1 with *err. */
+int maildrop_use_imap_uids(struct maildrop *md, const char *path, struct buf *err);
 
 /* Wire size of message i (0-based); -1 if it cannot be read. */
 int maildrop_size(struct maildrop *md, size_t i, uint64_t *size);

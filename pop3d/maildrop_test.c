@@ -1,6 +1,7 @@
 /* Unit tests of pop3d/maildrop.c: listing, order, sizes, UIDLs, the lock,
  * deletions only at update. */
 #include "maildrop.h"
+#include "uidlist.h"
 #include "unit.h"
 
 #include <fcntl.h>
@@ -176,4 +177,44 @@ TEST(maildrop_follows_a_moved_message)
 	CHECK_INT(count("cur"), 1);
 	maildrop_close(&md);
 	buf_free(&err);
+}
+
+TEST(maildrop_imap_uids_shared_with_imapd)
+{
+	setup();
+	struct maildrop md;
+	struct buf err = BUF_INIT, u = BUF_INIT, u2 = BUF_INIT;
+	put("new", "1000000001.M1P1.h,S=2", "a\n");
+	put("cur", "1000000002.M2P1.h:2,S", "b\n");
+	CHECK_INT(maildrop_open(&md, root, &err), MAILDROP_OK);
+	CHECK_INT(maildrop_use_imap_uids(&md, root, &err), 0);
+	CHECK(md.uidvalidity != 0);
+	maildrop_uidl(&md, 0, &u);
+	maildrop_uidl(&md, 1, &u2);
+	CHECK(strchr(buf_cstr(&u), '.') != NULL);
+	CHECK(strcmp(buf_cstr(&u), buf_cstr(&u2)) != 0);
+	/* the message moved to cur/ by the scan is still readable */
+	int fd = maildrop_open_msg(&md, 0);
+	CHECK(fd >= 0);
+	close(fd);
+	maildrop_close(&md);
+	/* the same UIDs as imapd's scan, and again in the next session */
+	uint32_t v = 0, next = 0;
+	struct disk_msg *d = NULL;
+	size_t nd = 0;
+	CHECK_INT(folder_scan(root, &v, &next, &d, &nd), 0);
+	CHECK_INT(nd, 2);
+	struct buf want = BUF_INIT;
+	buf_printf(&want, "%u.%u", (unsigned)v, (unsigned)d[0].uid);
+	CHECK_STR(buf_cstr(&u), buf_cstr(&want));
+	disk_msgs_free(d, nd);
+	CHECK_INT(maildrop_open(&md, root, &err), MAILDROP_OK);
+	CHECK_INT(maildrop_use_imap_uids(&md, root, &err), 0);
+	maildrop_uidl(&md, 0, &u2);
+	CHECK_STR(buf_cstr(&u2), buf_cstr(&want));
+	maildrop_close(&md);
+	buf_free(&want);
+	buf_free(&err);
+	buf_free(&u);
+	buf_free(&u2);
 }

@@ -9,6 +9,7 @@
  * Trusts: its environment (from auth-exec); nothing the client sends. */
 #include "io.h"
 #include "log.h"
+#include "config.h"
 #include "maildrop.h"
 #include "pop3.h"
 #include "priv.h"
@@ -269,6 +270,24 @@ static int serve(struct session *s)
 	return s->quit ? 0 : 1;
 }
 
+/* pop3d.conf "uidl": "imap" (imapd's UIDVALIDITY.UID) or "maildir" (the
+ * default: the file name's unique part, as Courier's pop3d). An unreadable
+ * file means the default: the login stage has already checked it. */
+static int uidl_imap(void)
+{
+	struct config_env env = CONFIG_ENV_INIT;
+	struct buf err = BUF_INIT;
+	const char *v = "maildir";
+	int imap = 0;
+	if (config_read_env("pop3d.conf", &env, &err) >= 0) {
+		config_env_string(&env, "uidl", "maildir", &v);
+		imap = strcmp(v, "imap") == 0;
+	}
+	config_env_free(&env);
+	buf_free(&err);
+	return imap;
+}
+
 int main(int argc, char **argv)
 {
 	log_init("pop3d");
@@ -291,6 +310,8 @@ int main(int argc, char **argv)
 	io_set_timeout(s.io, IDLE_TIMEOUT_MS);
 	io_set_max_line(s.io, POP3_MAX_LINE);
 	int rc = maildrop_open(&s.md, maildir, &err);
+	if (rc == MAILDROP_OK && uidl_imap() && maildrop_use_imap_uids(&s.md, maildir, &err) < 0)
+		rc = MAILDROP_ERROR;
 	if (rc == MAILDROP_INUSE) {
 		log_info("user=%s maildrop in use", user ? user : "-");
 		io_write_str(s.io, "-ERR [IN-USE] maildrop is locked by another POP3 session\r\n");
