@@ -12,6 +12,7 @@
 #include "backend_sql.h"
 #include "alloc.h"
 
+#include <errmsg.h>
 #include <mysql.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,33 +163,51 @@ out:
 	return rc;
 }
 
+/* One try on the current or a new connection; drops the connection after a
+ * failure. *lost: the server went away (not a failed query). */
+static int my_try(struct backend *be, const struct sql_args *a, const char *user,
+		  struct backend_account *out, int *lost, struct buf *err)
+{
+	*lost = 0;
+	if (my_connect(be, err) < 0) {
+		my_drop(be);
+		return BACKEND_ERROR;
+	}
+	int rc = BACKEND_ERROR;
+	MYSQL_STMT *st = mysql_stmt_init(be->db);
+	struct my_row *row = xcalloc(1, sizeof *row);
+	if (st == NULL)
+		buf_error(err, "mysql: %s", mysql_error(be->db));
+	else if (my_execute(st, &be->c.query, a, err) == 0)
+		rc = my_fill(st, row, out, user, err);
+	explicit_bzero(row, sizeof *row);
+	free(row);
+	if (rc == BACKEND_ERROR) {
+		unsigned int e = st ? mysql_stmt_errno(st) : mysql_errno(be->db);
+		*lost = e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST;
+		backend_account_reset(out);
+	}
+	if (st)
+		mysql_stmt_close(st);
+	if (rc == BACKEND_ERROR)
+		my_drop(be); /* reconnect next time */
+	return rc;
+}
+
 static int my_lookup(struct backend *be, const char *service, const char *user,
 		     struct backend_account *out, struct buf *err)
 {
 	(void)service;
 	struct sql_args a;
 	memset(&a, 0, sizeof a);
-	int rc = BACKEND_NOTFOUND;
+	int rc = BACKEND_NOTFOUND, lost;
 	if (sql_args_make(&a, &be->c.query, user) < 0)
 		goto out; /* no account can be named like that */
-	rc = BACKEND_ERROR;
-	if (my_connect(be, err) < 0) {
-		my_drop(be);
-		goto out;
-	}
-	MYSQL_STMT *st = mysql_stmt_init(be->db);
-	struct my_row *row = xcalloc(1, sizeof *row);
-	if (st == NULL)
-		buf_error(err, "mysql: %s", mysql_error(be->db));
-	else if (my_execute(st, &be->c.query, &a, err) == 0)
-		rc = my_fill(st, row, out, user, err);
-	explicit_bzero(row, sizeof *row);
-	free(row);
-	if (st)
-		mysql_stmt_close(st);
-	if (rc == BACKEND_ERROR) {
-		backend_account_reset(out);
-		my_drop(be); /* reconnect next time */
+	int reused = be->db != NULL;
+	rc = my_try(be, &a, user, out, &lost, err);
+	if (rc == BACKEND_ERROR && reused && lost) {
+		buf_reset(err); /* an old connection the server has since closed: once more */
+		rc = my_try(be, &a, user, out, &lost, err);
 	}
 out:
 	sql_args_free(&a);

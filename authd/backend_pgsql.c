@@ -197,30 +197,48 @@ static int pg_fill(PGresult *res, struct backend_account *out, const char *user,
 	return BACKEND_FOUND;
 }
 
+/* One try on the current or a new connection; drops the connection after a
+ * failure. *lost: the connection itself failed (not the query). */
+static int pg_try(struct backend *be, const struct sql_args *a, const char *user,
+		  long long deadline, struct backend_account *out, int *lost, struct buf *err)
+{
+	*lost = 0;
+	if (pg_connect(be, deadline, err) < 0) {
+		pg_drop(be);
+		return BACKEND_ERROR;
+	}
+	PGresult *res = pg_run(be, a, deadline, err);
+	if (res == NULL) {
+		*lost = PQstatus(be->conn) == CONNECTION_BAD;
+		pg_drop(be); /* a half-read answer leaves the connection unusable */
+		return BACKEND_ERROR;
+	}
+	int rc = pg_fill(res, out, user, err);
+	PQclear(res);
+	if (rc == BACKEND_ERROR) {
+		backend_account_reset(out);
+		*lost = PQstatus(be->conn) == CONNECTION_BAD;
+		pg_drop(be);
+	}
+	return rc;
+}
+
 static int pg_lookup(struct backend *be, const char *service, const char *user,
 		     struct backend_account *out, struct buf *err)
 {
 	(void)service;
 	struct sql_args a;
 	memset(&a, 0, sizeof a);
-	int rc = BACKEND_NOTFOUND;
+	int rc = BACKEND_NOTFOUND, lost;
 	if (sql_args_make(&a, &be->c.query, user) < 0)
 		goto out; /* no account can be named like that */
 	long long deadline = sql_now_ms() + (long long)be->c.timeout_ms;
-	rc = BACKEND_ERROR;
-	if (pg_connect(be, deadline, err) < 0) {
-		pg_drop(be);
-		goto out;
+	int reused = be->conn != NULL;
+	rc = pg_try(be, &a, user, deadline, out, &lost, err);
+	if (rc == BACKEND_ERROR && reused && lost && sql_now_ms() < deadline) {
+		buf_reset(err); /* an old connection the server has since closed: once more */
+		rc = pg_try(be, &a, user, deadline, out, &lost, err);
 	}
-	PGresult *res = pg_run(be, &a, deadline, err);
-	if (res == NULL) {
-		pg_drop(be); /* a half-read answer leaves the connection unusable */
-		goto out;
-	}
-	rc = pg_fill(res, out, user, err);
-	PQclear(res);
-	if (rc == BACKEND_ERROR)
-		backend_account_reset(out);
 out:
 	sql_args_free(&a);
 	return rc;

@@ -129,6 +129,29 @@ class SqlAuthdCase(TempDirTestCase):
         self.assertTrue(reply.startswith("OK "), reply + self.logtext())
         return dict(item.split("=", 1) for item in reply.split()[1:])
 
+    def ask(self, conn, line):
+        """One request on an open authd connection; the reply line."""
+        conn.sendall(line.encode() + b"\n")
+        reply = b""
+        while not reply.endswith(b"\n"):
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+        return reply.decode()
+
+    def check_restart_on_open_connection(self, stop, start):
+        """A database restarted under a connection of authd: the next lookup
+        reconnects and answers."""
+        with socket.socket(socket.AF_UNIX) as conn:
+            conn.settimeout(30)
+            conn.connect(self.sock)
+            self.assertTrue(self.ask(conn, "LOOKUP smtp joe@example.test").startswith("OK "))
+            stop()
+            start()
+            r = self.ask(conn, "LOOKUP smtp joe@example.test")
+            self.assertTrue(r.startswith("OK "), r + self.logtext())
+
     # -- the checks every SQL backend passes ------------------------------------
 
     def check_lookup(self):
@@ -244,6 +267,7 @@ class PgsqlTest(SqlAuthdCase):
         self.assertTrue(r.startswith("TEMPFAIL"), r)
         self.start_pg()
         self.check_lookup()
+        self.check_restart_on_open_connection(lambda: self.stop_pg("fast"), self.start_pg)
 
     def test_hung_server_times_out(self):
         pid = int(open(os.path.join(self.data, "postmaster.pid")).readline())
@@ -362,6 +386,7 @@ class MysqlTest(SqlAuthdCase):
         self.assertTrue(r.startswith("TEMPFAIL"), r)
         self.start_db()
         self.check_lookup()
+        self.check_restart_on_open_connection(self.stop_db, self.start_db)
 
     def test_hung_server_times_out(self):
         os.kill(self.server.pid, signal.SIGSTOP)
