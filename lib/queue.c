@@ -283,7 +283,14 @@ int queue_ctl_format(const struct queue_env *e, struct buf *out, struct buf *err
 	for (size_t i = 0; i < e->nrcpt; i++)
 		if (put_rcpt(out, &e->rcpts[i], err) < 0)
 			return -1;
+	if (e->warned > 0)
+		queue_ctl_w_record(out, e->warned);
 	return 0;
+}
+
+void queue_ctl_w_record(struct buf *out, int64_t when)
+{
+	buf_printf(out, "W%lld\n", (long long)when);
 }
 
 /* ---- control file reader ---- */
@@ -419,6 +426,18 @@ static int rec_r(struct pstate *ps, const char *v, size_t len)
 	return 0;
 }
 
+/* W<time>: courierd sent the "delayed" DSN then (once per entry); after the
+ * R records, so a W line is never a recipient's. */
+static int rec_w(struct pstate *ps, const char *v, size_t len)
+{
+	uint64_t t;
+	if (ps->e->nrcpt == 0 || parse_u64(v, len, INT64_MAX, &t) < 0 || t == 0)
+		return -1;
+	ps->e->warned = (int64_t)t;
+	ps->after_d = 1;
+	return 0;
+}
+
 /* D<idx> SP <time> SP <3-digit code>[SP <text>] */
 static int rec_d(struct pstate *ps, const char *v, size_t len)
 {
@@ -457,6 +476,7 @@ static const struct rec_type rec_types[] = {
 	{ 'I', 1, rec_i }, { 'T', 1, rec_t }, { 'S', 1, rec_s }, { 'F', 1, rec_f },
 	{ 'E', 1, rec_e }, { 'N', 1, rec_n }, { 'B', 1, rec_b }, { 'U', 1, rec_u },
 	{ 'A', 1, rec_a }, { 'H', 1, rec_h }, { 'R', 0, rec_r }, { 'D', 0, rec_d },
+	{ 'W', 1, rec_w },
 };
 
 static int parse_record(struct pstate *ps, const char *line, size_t len, size_t lineno)

@@ -54,6 +54,7 @@ struct queue_env {
 	int smtputf8;
 	char *auth;        /* authenticated user */
 	char *client;      /* client description for logs and DSNs */
+	int64_t warned;    /* W record: when the delay DSN was sent; 0 = not yet */
 	struct queue_rcpt *rcpts;
 	size_t nrcpt, cap;
 };
@@ -88,6 +89,9 @@ void queue_path(struct buf *out, const char *qdir, enum queue_area area, const c
 /* The control file of e (e->id must be set). -1 with err if a value is
  * invalid (it would not read back). */
 int queue_ctl_format(const struct queue_env *e, struct buf *out, struct buf *err);
+/* Append the W record (the delay warning went out at when > 0) to out:
+ * courierd appends it to the control file like a D record. */
+void queue_ctl_w_record(struct buf *out, int64_t when);
 /* Parse a control file; expect_id (may be NULL) must match its I record.
  * out is initialised here and must be freed after any return. */
 int queue_ctl_parse(const char *data, size_t len, const char *expect_id,

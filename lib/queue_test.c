@@ -92,6 +92,40 @@ TEST(queue_parse_status_records)
 	CHECK_INT(e.rcpts[0].attempts, 2);
 	CHECK_INT(e.rcpts[1].state, QUEUE_R_FAILED);
 	queue_env_free(&e);
+	/* the delay warning record, once, after the R records */
+	buf_set_str(&s, good);
+	buf_append_str(&s, "D0 1700000100 421 later\n");
+	queue_ctl_w_record(&s, 1700000300);
+	buf_append_str(&s, "D0 1700000400 250 ok\n");
+	CHECK_INT(queue_ctl_parse(s.data, s.len, NULL, &e, &err), 0);
+	CHECK_INT(e.warned, 1700000300);
+	CHECK_INT(e.rcpts[0].state, QUEUE_R_DELIVERED);
+	struct buf f = BUF_INIT;
+	CHECK_INT(queue_ctl_format(&e, &f, &err), 0);
+	CHECK(strstr(buf_cstr(&f), "\nW1700000300\n") != NULL);
+	queue_env_free(&e);
+	CHECK_INT(queue_ctl_parse(f.data, f.len, NULL, &e, &err), 0);
+	CHECK_INT(e.warned, 1700000300);
+	queue_env_free(&e);
+	buf_free(&f);
+	CHECK_INT(queue_ctl_parse(good, strlen(good), NULL, &e, &err), 0);
+	CHECK_INT(e.warned, 0);
+	queue_env_free(&e);
+	const char *badw[] = { "W5\nW6\n", "W\n", "W0\n", "W05\n", "Wx\n", "W5 \n",
+			       "W99999999999999999999\n", "W5\nRc@d\t\t\n", "w5\n", "W5" };
+	for (size_t i = 0; i < sizeof badw / sizeof badw[0]; i++) {
+		buf_set_str(&s, good);
+		buf_append_str(&s, badw[i]);
+		CHECK_INT(parse(s.data, s.len, &err), -1);
+	}
+	/* W before any R */
+	const char *early = strstr(good, "\nR");
+	CHECK(early != NULL);
+	buf_reset(&s);
+	buf_append(&s, good, (size_t)(early - good) + 1);
+	buf_append_str(&s, "W5\n");
+	buf_append_str(&s, early + 1);
+	CHECK_INT(parse(s.data, s.len, &err), -1);
 	/* after a final record, another one; index out of range; R after D */
 	const char *bad[] = { "D1 5 550 x\nD1 6 250 y\n", "D2 5 250\n", "D0 5 250\nRc@d\t\t\n",
 			      "D0 5 999\n", "D0 5 25\n", "D0 x 250\n", "D00 5 250\n",
