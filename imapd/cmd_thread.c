@@ -50,9 +50,27 @@ static int new_cont(struct tree *t, int item, const char *id)
 	return (int)t->n++;
 }
 
-/* The container of id, made (a dummy) when missing; -1 when id is NULL. */
+/* Double the id table (kept at most half full). */
+static void grow_hash(struct tree *t)
+{
+	free(t->hash);
+	t->hcap = t->hcap ? t->hcap * 2 : 1024;
+	t->hash = xcalloc(t->hcap, sizeof *t->hash);
+	for (size_t k = 0; k < t->n; k++) {
+		if (t->c[k].id == NULL)
+			continue;
+		size_t i = (size_t)hash_id(t->c[k].id) & (t->hcap - 1);
+		while (t->hash[i])
+			i = (i + 1) & (t->hcap - 1);
+		t->hash[i] = (int)k + 1;
+	}
+}
+
+/* The container of id, made (a dummy) when missing. */
 static int lookup(struct tree *t, const char *id, int create)
 {
+	if ((t->n + 1) * 2 > t->hcap)
+		grow_hash(t);
 	size_t i = (size_t)hash_id(id) & (t->hcap - 1);
 	for (; t->hash[i]; i = (i + 1) & (t->hcap - 1))
 		if (strcmp(t->c[t->hash[i] - 1].id, id) == 0)
@@ -356,10 +374,6 @@ static void group_subjects(struct tree *t, const int *roots, size_t nroots)
 static void build_references(struct tree *t, struct mailbox *mb, size_t n)
 {
 	struct buf hdr = BUF_INIT;
-	t->hcap = 64;
-	while (t->hcap < (n + 1) * (THREAD_MAX_REFS + 1) * 2 && t->hcap < ((size_t)1 << 28))
-		t->hcap *= 2;
-	t->hash = xcalloc(t->hcap, sizeof *t->hash);
 	for (size_t i = 0; i < n; i++)
 		add_message(t, mb, (int)i, &hdr);
 	buf_free(&hdr);
