@@ -3,7 +3,8 @@
  * A DSN is a new message from the null sender, queued through submit like
  * any other. A failure of a message from the null sender is a double
  * bounce: logged, and sent to double_bounce_to (if set) with NOTIFY=NEVER so
- * that its own failure can never produce another one. */
+ * that its own failure can never produce another one. A message deferred for
+ * delay_warning gets one "delayed" DSN, remembered by the W record. */
 #define _GNU_SOURCE
 #include "courierd.h"
 #include "alloc.h"
@@ -197,4 +198,58 @@ int bounce_finish(struct queue_env *env, const char *ctl, size_t ctl_len, int64_
 	free(rc);
 	free(copy);
 	return r;
+}
+
+/* Pending recipients that want the delay warning. RFC 3461 lets an absent
+ * NOTIFY mean FAILURE or FAILURE,DELAY: like Postfix and sendmail we warn. */
+static size_t collect_delayed(const struct queue_env *env, const struct dstat *st,
+			      struct dsn_rcpt *out)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < env->nrcpt; i++) {
+		const struct queue_rcpt *r = &env->rcpts[i];
+		if (r->state != QUEUE_R_PENDING ||
+		    (r->notify[0] != '\0' && !dsn_wanted(r->notify, DSN_DELAYED)))
+			continue;
+		out[k].addr = r->addr;
+		out[k].orcpt = r->orcpt;
+		out[k].action = DSN_DELAYED;
+		out[k].code = st[i].code[0] ? st[i].code : "451";
+		out[k].text = st[i].text ? st[i].text : "";
+		out[k].last_attempt = st[i].time;
+		k++;
+	}
+	return k;
+}
+
+static int append_w(const char *id, int64_t now)
+{
+	struct buf path = BUF_INIT, line = BUF_INIT;
+	queue_path(&path, paths_queue(), QUEUE_CTL, id);
+	queue_ctl_w_record(&line, now);
+	int fd = open(buf_cstr(&path), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	int rc = fd >= 0 && file_write_all(fd, line.data, line.len) == 0 && fsync(fd) == 0 ? 0 : -1;
+	if (rc < 0)
+		log_error("id=%s: cannot append to %s: %s", id, buf_cstr(&path), strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	buf_free(&path);
+	buf_free(&line);
+	return rc;
+}
+
+int bounce_delay(struct queue_env *env, const char *ctl, size_t ctl_len, int64_t now)
+{
+	if (env->sender[0] == '\0') /* nothing ever goes back to <> */
+		return append_w(env->id, now);
+	struct dstat *st = xcalloc(env->nrcpt, sizeof *st);
+	struct dsn_rcpt *rc = xcalloc(env->nrcpt, sizeof *rc);
+	char *copy = xmemdup(ctl, ctl_len);
+	read_status(copy, ctl_len, st, env->nrcpt);
+	size_t k = collect_delayed(env, st, rc);
+	int r = k > 0 ? send_dsn(env, rc, k, env->sender, now) : 0;
+	free(st);
+	free(rc);
+	free(copy);
+	return r < 0 ? -1 : append_w(env->id, now);
 }

@@ -6,7 +6,7 @@
 #include <string.h>
 
 static const char *const known[] = {
-	"queue_lifetime", "retry_schedule", "max_deliveries", "max_per_destination",
+	"queue_lifetime", "delay_warning", "retry_schedule", "max_deliveries", "max_per_destination",
 	"scan_interval", "dsn_max_full", "extension_delimiters", "double_bounce_to", NULL,
 };
 
@@ -46,7 +46,9 @@ static int get_numbers(struct cd_conf *c, const struct config_env *env, struct b
 	    config_env_u64(env, "scan_interval", 60, 1, 3600, CONFIG_UNIT_DURATION,
 			   &c->scan_interval, err) < 0 ||
 	    config_env_u64(env, "dsn_max_full", 256 * 1024, 0, 64u << 20, CONFIG_UNIT_SIZE,
-			   &c->dsn_max_full, err) < 0)
+			   &c->dsn_max_full, err) < 0 ||
+	    config_env_u64(env, "delay_warning", 4 * 3600, 0, 365 * 86400, CONFIG_UNIT_DURATION,
+			   &c->delay_warning, err) < 0)
 		return -1;
 	return 0;
 }

@@ -20,6 +20,7 @@ struct cd_conf {
 	uint64_t max_per_dest;        /* jobs at once per account or domain */
 	uint64_t scan_interval;       /* full rescan at least this often */
 	uint64_t dsn_max_full;        /* return only headers beyond this size */
+	uint64_t delay_warning;       /* seconds before the "delayed" DSN; 0 = never */
 	char delimiters[16];          /* address extension delimiters */
 	char *double_bounce;          /* NULL or the postmaster address */
 	struct config_list locals;
@@ -91,6 +92,9 @@ void route_reopen(void);
 
 /* bounce.c */
 int bounce_finish(struct queue_env *env, const char *ctl, size_t ctl_len, int64_t now);
+/* The one "delayed" DSN of an entry (recipients still pending whose NOTIFY
+ * has DELAY or is absent), then the W record. 0, or -1 to try again later. */
+int bounce_delay(struct queue_env *env, const char *ctl, size_t ctl_len, int64_t now);
 /* Run submit with an envelope and a message; returns the reply's first
  * digit ('2', '4', '5') with the reply in reply. */
 int bounce_submit(const char *envelope, size_t elen, const char *prefix, size_t plen,

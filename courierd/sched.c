@@ -231,6 +231,15 @@ static int entry_finish(struct cd_entry *e, int64_t now)
 	return 1;
 }
 
+/* Past delay_warning and not warned yet: the one "delayed" DSN. */
+static void entry_warn(struct cd_entry *e, int64_t now)
+{
+	struct buf ctl = BUF_INIT;
+	if (ctl_load(e, &ctl) == 0)
+		(void)bounce_delay(&e->env, ctl.data ? ctl.data : "", ctl.len, now);
+	buf_free(&ctl);
+}
+
 /* The pass is over: finish, or schedule the next one by the backoff. */
 static void entry_done(struct cd_entry *e, int64_t now)
 {
@@ -243,6 +252,9 @@ static void entry_done(struct cd_entry *e, int64_t now)
 		entry_finish(e, now);
 		return;
 	}
+	if (cd_conf.delay_warning && e->env.warned == 0 &&
+	    now - e->env.arrival >= (int64_t)cd_conf.delay_warning)
+		entry_warn(e, now);
 	unsigned att = ~0u;
 	for (size_t i = 0; i < e->env.nrcpt; i++)
 		if (e->env.rcpts[i].state == QUEUE_R_PENDING && e->env.rcpts[i].attempts < att)
@@ -315,6 +327,9 @@ static void entry_pass(struct cd_entry *e, int64_t now)
 		entry_finish(e, now);
 		return;
 	}
+	if (cd_conf.delay_warning && e->env.warned == 0 &&
+	    now - e->env.arrival >= (int64_t)cd_conf.delay_warning)
+		entry_warn(e, now);
 	for (size_t i = 0; i < e->env.nrcpt; i++)
 		if (e->env.rcpts[i].state == QUEUE_R_PENDING)
 			route_one(e, i, now);

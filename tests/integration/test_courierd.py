@@ -368,6 +368,39 @@ class CourierdTest(TempDirTestCase):
         self.assertIn(b"delivery time expired", dsn)
         inst.wait_queue_empty()
 
+    def test_delay_warning_once(self):
+        inst = self.start(conf="retry_schedule = 1s\nscan_interval = 1s\ndelay_warning = 2s\n")
+        qid = inst.submit("bob@example.test", ["far@remote.example"], b"Subject: slow\n\nx\n")
+        dsn = read(inst.wait_mail("bob", timeout=30)[0])
+        for want in (b"Final-Recipient: rfc822; far@remote.example\nAction: delayed\n",
+                     b"X-Estafette-Queue-ID: " + qid.encode()):
+            self.assertIn(want, dsn)
+        path = os.path.join(inst.queue, "ctl", qid[-1], qid)
+
+        def warnings():
+            with open(path) as f:
+                return [l for l in f if l.startswith("W")]
+        self.assertEqual(len(warnings()), 1)
+        # more deferrals, and a restart: still one warning
+        inst.stop(inst.courierd)
+        inst.start_courierd()
+        n = len(self.ctl_records(qid))
+        deadline = time.time() + 20
+        while time.time() < deadline and len(self.ctl_records(qid)) < n + 3:
+            time.sleep(0.1)
+        self.assertGreaterEqual(len(self.ctl_records(qid)), n + 3)
+        self.assertEqual(len(warnings()), 1)
+        self.assertEqual(len(inst.maildir("bob")), 1)
+
+    def test_delay_warning_off(self):
+        inst = self.start(conf="retry_schedule = 1s\nscan_interval = 1s\ndelay_warning = 0\n")
+        qid = inst.submit("bob@example.test", ["far@remote.example"], b"Subject: slow\n\nx\n")
+        deadline = time.time() + 20
+        while time.time() < deadline and len(self.ctl_records(qid)) < 4:
+            time.sleep(0.1)
+        self.assertGreaterEqual(len(self.ctl_records(qid)), 4)
+        self.assertEqual(inst.maildir("bob"), [])
+
     def test_dot_courier_forms(self):
         inst = self.start()
         home = inst.home("alice")
