@@ -208,9 +208,13 @@ class Estafette:
              str(base), "--foreground", "--no-build", "--build-dir", build_dir(),
              "--user", f"{USER}:{PASSWORD}"], env=env, stdout=self.log,
             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        for port, what in ((self.smtp, "estafette smtpd"), (self.pop3, "estafette pop3"),
-                           (self.imap, "estafette imap")):
-            wait_port(port, what, 60)
+        try:
+            for port, what in ((self.smtp, "estafette smtpd"), (self.pop3, "estafette pop3"),
+                               (self.imap, "estafette imap")):
+                wait_port(port, what, 60)
+        except SystemExit:
+            self.stop()
+            raise
         local, domain = USER.split("@")
         self.maildir = os.path.join(self.root, "mail", domain, local, "Maildir")
         st = os.stat(self.maildir)
@@ -288,8 +292,12 @@ service pop3-login {{
 }}
 """)
         daemon_start(["dovecot", "-c", self.conf], "dovecot", self.dir)
-        wait_port(self.pop3, "dovecot pop3")
-        wait_port(self.imap, "dovecot imap")
+        try:
+            wait_port(self.pop3, "dovecot pop3")
+            wait_port(self.imap, "dovecot imap")
+        except SystemExit:
+            self.stop()
+            raise
 
     def stop(self):
         subprocess.run(["dovecot", "-c", self.conf, "stop"], stdout=subprocess.DEVNULL,
@@ -353,7 +361,11 @@ smtpd_forbid_bare_newline = yes
         with open(os.path.join(self.conf, "master.cf"), "w") as f:
             f.write("\n".join(out) + "\n")
         daemon_start(["postfix", "-c", self.conf, "start"], "postfix", self.dir)
-        wait_port(self.smtp, "postfix smtpd")
+        try:
+            wait_port(self.smtp, "postfix smtpd")
+        except SystemExit:
+            self.stop()
+            raise
 
     def stop(self):
         subprocess.run(["postfix", "-c", self.conf, "stop"], stdout=subprocess.DEVNULL,
