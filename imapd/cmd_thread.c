@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #define THREAD_MAX_REFS 64
+#define THREAD_MAX_DEPTH 10000
 
 struct cont {
 	int item;             /* index into the sort items, -1 for a dummy */
@@ -82,10 +83,12 @@ static int lookup(struct tree *t, const char *id, int create)
 	return k;
 }
 
+/* Whether a is b or above it; a chain deeper than THREAD_MAX_DEPTH counts
+ * as yes (the link is refused), which keeps linking linear. */
 static int is_ancestor(const struct tree *t, int a, int b)
 {
-	for (size_t steps = 0; b >= 0 && steps <= t->n; steps++, b = t->c[b].parent)
-		if (a == b)
+	for (size_t steps = 0; b >= 0; steps++, b = t->c[b].parent)
+		if (a == b || steps > THREAD_MAX_DEPTH)
 			return 1;
 	return 0;
 }
