@@ -333,7 +333,9 @@ int main(int argc, char **argv)
 	    ticket_key_load(NULL, &d.ticket_key, &err) < 0)
 		log_error("no login tickets: %s", buf_cstr(&err));
 	buf_reset(&err);
-	if (as_root && priv_drop_to(user, NULL, 0, &err) < 0)
+	/* keep the auth user's supplementary groups: the system backend needs group
+	 * shadow for pam_unix (authd-system(5)); by default the user has none */
+	if (as_root && priv_drop_to(user, NULL, PRIV_INITGROUPS, &err) < 0)
 		log_fatal(EX_TEMPFAIL, "%s", buf_cstr(&err));
 	d.self_uid = geteuid();
 	allow_uid(d.self_uid);
