@@ -473,6 +473,51 @@ class CourierdTest(TempDirTestCase):
             print(f"\n{who}: {n} messages, {dups} delivered twice", end=" ")
 
 
+    def test_sigkill_1000_courierd_and_deliver_spawn(self):
+        # issue 3: 1,000 messages submitted while courierd, or deliver-spawn alone,
+        # is killed with SIGKILL at random moments; none lost, duplicates counted
+        inst = self.start(conf="retry_schedule = 1s\nscan_interval = 1s\n")
+        n = 1000
+        rnd = random.Random(11)
+        start = time.time()
+        for i in range(n):
+            if inst.courierd.poll() is not None:  # it exits when deliver-spawn dies
+                inst.start_courierd()
+            inst.submit("x@example.org", ["alice@example.test"],
+                        b"Subject: crash %d\n\nbody %d\n" % (i, i))
+            if rnd.random() < 0.02:
+                kids = children(inst.courierd.pid)
+                if kids and rnd.random() < 0.5:
+                    for k in kids:  # deliver-spawn (and its deliveries) only
+                        try:
+                            os.kill(k, signal.SIGKILL)
+                        except ProcessLookupError:
+                            pass
+                else:
+                    inst.courierd.kill()
+                    inst.courierd.wait()
+                    for k in kids:
+                        try:
+                            os.kill(k, signal.SIGKILL)
+                        except ProcessLookupError:
+                            pass
+                    inst.start_courierd()
+        deadline = time.time() + 150
+        while time.time() < deadline and not inst.queue_empty(areas=("ctl",)):
+            if inst.courierd.poll() is not None:
+                inst.start_courierd()
+            time.sleep(0.2)
+        inst.wait_queue_empty(timeout=5, areas=("ctl",))
+        seen = {}
+        for p in inst.maildir("alice"):
+            subj = re.search(rb"Subject: crash (\d+)", read(p)).group(1)
+            seen[subj] = seen.get(subj, 0) + 1
+        self.assertEqual(len(seen), n)
+        dups = sum(c - 1 for c in seen.values())
+        print(f"\n{n} messages in {time.time() - start:.0f}s, {dups} delivered twice", end=" ")
+        self.assertLess(time.time() - start, 180)
+
+
 def children(pid):
     out = []
     try:
