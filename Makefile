@@ -29,8 +29,16 @@ else
 OPT      := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 endif
 
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lidn2 -lcdb -lcrypt -lunbound -lpcre2-8 -lpq -lmariadb -lldap -llber -lpam)
+# Each package on its own, so that one broken .pc file (libunbound.pc wants libevent's)
+# costs only that package's flags; a missing one falls back to its plain -l flags.
+fallback_openssl    := -lssl -lcrypto
+fallback_libpcre2-8 := -lpcre2-8
+fallback_ldap       := -lldap -llber
+fallback_libpq      := -lpq
+fallback_libmariadb := -lmariadb
+pkg_libs = $(or $(shell pkg-config --libs $(1) 2>/dev/null),$(fallback_$(1)),-l$(patsubst lib%,%,$(1)))
+PKG_CFLAGS := $(foreach p,$(PKGS),$(shell pkg-config --cflags $(p) 2>/dev/null))
+PKG_LIBS   := $(foreach p,$(PKGS),$(call pkg_libs,$(p)))
 
 CPPFLAGS_ALL := -Ilib -DESTAFETTE_PREFIX='"$(PREFIX)"' $(CPPFLAGS)
 CFLAGS_ALL   := -std=gnu11 $(WARN) $(HARDEN) $(OPT) $(PKG_CFLAGS) $(CFLAGS)

@@ -10,6 +10,3 @@ PROGRAMS += userdb
 userdb_SRCS := authd/userdb.c authd/udb.c
 PROGRAMS += auth-exec
 auth-exec_SRCS := authd/auth_exec.c
-# libpq-fe.h lives in /usr/include/postgresql on Debian.
-$(BUILD)/authd/backend_pgsql.o: CFLAGS_ALL += $(shell pkg-config --cflags libpq 2>/dev/null)
-$(BUILD)/authd/backend_mysql.o: CFLAGS_ALL += $(shell pkg-config --cflags libmariadb 2>/dev/null)
