@@ -334,7 +334,7 @@ int main(int argc, char **argv)
 		log_error("no login tickets: %s", buf_cstr(&err));
 	buf_reset(&err);
 	/* keep the auth user's supplementary groups: the system backend needs group
-	 * shadow for pam_unix (authd-system(5)); by default the user has none */
+	 * shadow for pam_unix (see the authd-system man page); by default there are none */
 	if (as_root && priv_drop_to(user, NULL, PRIV_INITGROUPS, &err) < 0)
 		log_fatal(EX_TEMPFAIL, "%s", buf_cstr(&err));
 	d.self_uid = geteuid();
