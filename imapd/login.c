@@ -240,21 +240,11 @@ static void read_settings(struct state *s, struct buf *cert, struct buf *key)
 {
 	struct config_env env = CONFIG_ENV_INIT;
 	struct buf err = BUF_INIT;
-	const char *v;
 	if (config_read_env("imapd.conf", &env, &err) < 0 ||
 	    config_env_check(&env, known_settings, &err) < 0 ||
 	    config_env_bool(&env, "plaintext_auth", 1, &s->plaintext_ok, &err) < 0)
 		log_fatal(EX_CONFIG, "%s", buf_cstr(&err));
-	config_env_string(&env, "tls_cert", "imapd.pem", &v);
-	if (v[0] == '/')
-		buf_set_str(cert, v);
-	else
-		config_path(cert, v);
-	config_env_string(&env, "tls_key", "", &v);
-	if (v[0] == '/' || v[0] == '\0')
-		buf_set_str(key, v[0] ? v : buf_cstr(cert));
-	else
-		config_path(key, v);
+	login_tls_files(&env, "imapd.pem", cert, key);
 	config_env_free(&env);
 	buf_free(&err);
 }

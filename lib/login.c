@@ -6,6 +6,7 @@
  * when the mail stage must not or cannot have the socket itself. */
 #define _GNU_SOURCE
 #include "login.h"
+#include "config.h"
 #include "file.h"
 #include "log.h"
 #include "paths.h"
@@ -27,6 +28,22 @@ void login_wipe(struct buf *b)
 	if (b->data)
 		explicit_bzero(b->data, b->cap);
 	buf_free(b);
+}
+
+void login_tls_files(struct config_env *env, const char *default_cert, struct buf *cert,
+		     struct buf *key)
+{
+	const char *v;
+	config_env_string(env, "tls_cert", default_cert, &v);
+	if (v[0] == '/')
+		buf_set_str(cert, v);
+	else
+		config_path(cert, v);
+	config_env_string(env, "tls_key", "", &v);
+	if (v[0] == '/' || v[0] == '\0')
+		buf_set_str(key, v[0] ? v : buf_cstr(cert));
+	else
+		config_path(key, v);
 }
 
 int login_init(struct login *l, const char *service, const char *cert_file,

@@ -36,6 +36,12 @@ struct login {
  * client's IP from TCPREMOTEIP. cert_file NULL: no TLS; a file that is missing
  * leaves l->tls NULL with *err set (the caller decides whether that is fatal).
  * Returns 0, or -1 with *err (io could not be made). */
+/* The certificate and key files from a login stage's settings (tls_cert, default
+ * default_cert; tls_key, default the certificate file), relative to the config dir. */
+struct config_env;
+void login_tls_files(struct config_env *env, const char *default_cert, struct buf *cert,
+		     struct buf *key);
+
 int login_init(struct login *l, const char *service, const char *cert_file,
 	       const char *key_file, struct buf *err);
 void login_free(struct login *l);

@@ -278,16 +278,7 @@ static void read_settings(struct state *s, struct buf *cert, struct buf *key)
 	config_env_string(&env, "uidl", "maildir", &v);
 	if (strcmp(v, "maildir") != 0 && strcmp(v, "imap") != 0)
 		log_fatal(EX_CONFIG, "pop3d.conf: uidl must be maildir or imap, not %s", v);
-	config_env_string(&env, "tls_cert", "pop3d.pem", &v);
-	if (v[0] == '/')
-		buf_set_str(cert, v);
-	else
-		config_path(cert, v);
-	config_env_string(&env, "tls_key", "", &v);
-	if (v[0] == '/' || v[0] == '\0')
-		buf_set_str(key, v[0] ? v : buf_cstr(cert));
-	else
-		config_path(key, v);
+	login_tls_files(&env, "pop3d.pem", cert, key);
 	config_env_free(&env);
 	buf_free(&err);
 }
