@@ -195,7 +195,7 @@ static int parse_key(struct session *s, struct search *se, struct parser *ps)
 		int k = parse_list(s, se, ps, 1);
 		return k >= 0 && p_char(ps, ')') == 0 ? k : -1;
 	}
-	if (ps->p < ps->end && ((*ps->p >= '0' && *ps->p <= '9') || *ps->p == '*')) {
+	if (ps->p < ps->end && ((*ps->p >= '0' && *ps->p <= '9') || *ps->p == '*' || *ps->p == '$')) {
 		int k = new_key(se, ps, K_SEQ);
 		return k >= 0 && seqset_parse(ps, &se->k[k].set) == 0 ? k : -1;
 	}
@@ -299,7 +299,10 @@ static int eval(struct search *se, int i, struct mctx *c)
 	case K_LARGER: return mailbox_msg_size(mb, m) > k->num;
 	case K_SMALLER: return mailbox_msg_size(mb, m) < k->num;
 	case K_UID: return seqset_has(&k->set, m->uid, mb->count ? mb->msgs[mb->count - 1].uid : 0);
-	case K_SEQ: return seqset_has(&k->set, (uint32_t)c->seq, (uint32_t)mb->count);
+	case K_SEQ:
+		if (k->set.uids) /* "$": the saved UIDs */
+			return seqset_has(&k->set, m->uid, UINT32_MAX);
+		return seqset_has(&k->set, (uint32_t)c->seq, (uint32_t)mb->count);
 	case K_BEFORE:
 	case K_ON:
 	case K_SINCE: return date_cmp(mailbox_msg_mtime(mb, m), k->num, k->kind);
@@ -335,12 +338,13 @@ static void search_free(struct search *se)
 	}
 }
 
-enum { R_MIN = 1, R_MAX = 2, R_ALL = 4, R_COUNT = 8 };
+enum { R_MIN = 1, R_MAX = 2, R_ALL = 4, R_COUNT = 8, R_SAVE = 16 };
 
-/* ESEARCH (RFC 4731): "RETURN (MIN MAX ALL COUNT)"; 0 none given, -1 bad. */
+/* ESEARCH (RFC 4731): "RETURN (MIN MAX ALL COUNT SAVE)" (SAVE: RFC 5182);
+ * 0 none given, -1 bad. */
 static int parse_return(struct parser *ps, struct buf *w)
 {
-	static const char *const names[] = { "MIN", "MAX", "ALL", "COUNT" };
+	static const char *const names[] = { "MIN", "MAX", "ALL", "COUNT", "SAVE" };
 	int r = 0;
 	if (p_sp(ps) < 0 || p_char(ps, '(') < 0)
 		return -1;
@@ -348,9 +352,9 @@ static int parse_return(struct parser *ps, struct buf *w)
 		if ((i > 0 && p_sp(ps) < 0) || p_atom(ps, w) < 0)
 			return -1;
 		int k = 0;
-		while (k < 4 && strcasecmp(buf_cstr(w), names[k]) != 0)
+		while (k < 5 && strcasecmp(buf_cstr(w), names[k]) != 0)
 			k++;
-		if (k == 4) {
+		if (k == 5) {
 			ps->err = "Unknown RETURN option";
 			return -1;
 		}
@@ -437,6 +441,39 @@ int search_matches(struct session *s, struct parser *ps, char *hit)
 	return root >= 0 ? 0 : -1;
 }
 
+/* RFC 5182: the saved result is the UIDs found, or only MIN and/or MAX. */
+static void search_save(struct session *s, const uint32_t *v, size_t n, int ret)
+{
+	uint32_t *u = xcalloc(n ? n : 1, sizeof *u);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		int want = (ret & (R_ALL | R_COUNT)) || !(ret & (R_MIN | R_MAX)) ||
+			   ((ret & R_MIN) && i == 0) || ((ret & R_MAX) && i == n - 1);
+		if (want)
+			u[k++] = s->uid ? v[i] : s->sel->msgs[v[i] - 1].uid;
+	}
+	seqset_from_uids(&s->sel->saved, u, k);
+	free(u);
+}
+
+static void search_reply(struct session *s, const uint32_t *found, size_t nfound, int ret)
+{
+	if (ret & R_SAVE)
+		search_save(s, found, nfound, ret);
+	if (ret == R_SAVE)
+		return; /* SAVE alone: no ESEARCH response */
+	if (ret == 0 && s->rev2)
+		ret = R_ALL; /* IMAP4rev2 answers SEARCH with ESEARCH */
+	if (ret) {
+		out_esearch(s, found, nfound, ret);
+	} else {
+		out_str(s, "* SEARCH");
+		for (size_t i = 0; i < nfound; i++)
+			out_fmt(s, " %lu", (unsigned long)found[i]);
+		out_str(s, "\r\n");
+	}
+}
+
 void cmd_search(struct session *s, struct parser *ps)
 {
 	struct search *se = xcalloc(1, sizeof *se);
@@ -446,8 +483,11 @@ void cmd_search(struct session *s, struct parser *ps)
 	int root = -1, ret = 0;
 	if (p_sp(ps) < 0)
 		goto bad;
-	if (search_prefix(s, ps, &w, &ret) < 0)
+	if (search_prefix(s, ps, &w, &ret) < 0) {
+		if (ret > 0 && (ret & R_SAVE))
+			seqset_free(&s->sel->saved);
 		goto done;
+	}
 	root = parse_list(s, se, ps, 0);
 	if (root < 0 || p_eol(ps) < 0)
 		goto bad;
@@ -460,22 +500,14 @@ void cmd_search(struct session *s, struct parser *ps)
 		c.seq = i + 1;
 		if (!c.m->gone && eval(se, root, &c))
 			found[nfound++] = s->uid ? c.m->uid : (uint32_t)(i + 1);
-		buf_free(&c.raw);
-		buf_free(&c.body);
-		if (c.loaded && !c.failed)
-			mime_free(&c.mime);
+		mctx_free(&c);
 	}
-	if (ret) {
-		out_esearch(s, found, nfound, ret);
-	} else {
-		out_str(s, "* SEARCH");
-		for (size_t i = 0; i < nfound; i++)
-			out_fmt(s, " %lu", (unsigned long)found[i]);
-		out_str(s, "\r\n");
-	}
+	search_reply(s, found, nfound, ret);
 	out_done(s, "OK", "SEARCH completed");
 	goto done;
 bad:
+	if (ret & R_SAVE)
+		seqset_free(&s->sel->saved); /* a failed SEARCH ... SAVE empties "$" */
 	out_bad(s, ps);
 done:
 	free(found);

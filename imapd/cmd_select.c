@@ -93,7 +93,7 @@ void cmd_unselect(struct session *s, struct parser *ps)
 
 void cmd_expunge(struct session *s, struct parser *ps)
 {
-	struct seqset set = { NULL, 0 };
+	struct seqset set = { NULL, 0, 0 };
 	if (s->uid && (p_sp(ps) < 0 || seqset_parse(ps, &set) < 0))
 		return out_bad(s, ps);
 	if (p_eol(ps) < 0) {

@@ -25,6 +25,14 @@
 
 struct io;
 
+/* seqset.c: a sequence set of numbers, '*' as UINT32_MAX. "$" (RFC 5182)
+ * parses as a copy of the saved search result: UIDs, whatever the command. */
+struct seqset {
+	uint32_t (*r)[2];
+	size_t count;
+	int uids;          /* the ranges are UIDs even in a non-UID command ("$") */
+};
+
 /* One message of the selected mailbox. */
 struct msg {
 	uint32_t uid;
@@ -52,6 +60,7 @@ struct mailbox {
 	int cache_dirty;     /* entries were computed: write the cache at close */
 	struct timespec new_mtime, cur_mtime; /* of new/ and cur/ at the last scan */
 	int rescan;          /* scan at the next sync even if they look unchanged */
+	struct seqset saved; /* SEARCH RETURN (SAVE) result, by UID (RFC 5182) */
 };
 
 struct session {
@@ -64,6 +73,10 @@ struct session {
 	const char *tag;   /* of the command being run */
 	int uid;           /* the command came as UID ... */
 	int expunge_ok;    /* EXPUNGE responses may end this command */
+	int rev2;          /* ENABLE IMAP4rev2 (RFC 9051) */
+	int utf8;          /* ENABLE UTF8=ACCEPT (RFC 6855) */
+	int condstore;     /* CONDSTORE enabled (RFC 7162) */
+	int qresync;       /* ENABLE QRESYNC */
 };
 
 /* A cursor over one complete command (literals included in wire form). */
@@ -71,6 +84,7 @@ struct parser {
 	const char *p, *end;
 	int depth;
 	const char *err;   /* why parsing failed (static text) */
+	const struct seqset *saved; /* what "$" stands for (RFC 5182), or NULL */
 };
 
 /* parse.c */
@@ -92,11 +106,8 @@ enum read_result command_read(struct io *io, struct buf *cmd, uint64_t max_liter
 			      uint64_t max_append);
 int command_tag_valid(const struct buf *tag);
 
-/* seqset.c: a sequence set of numbers, '*' as UINT32_MAX. */
-struct seqset {
-	uint32_t (*r)[2];
-	size_t count;
-};
+/* Replace set by the UIDs v[0..n) (ascending), as ranges. */
+void seqset_from_uids(struct seqset *set, const uint32_t *v, size_t n);
 int seqset_parse(struct parser *ps, struct seqset *set);
 void seqset_free(struct seqset *set);
 int seqset_has(const struct seqset *set, uint32_t n, uint32_t star);

@@ -4,7 +4,7 @@
  *
  * Run by the listener as the net user with the client on fds 0/1. Speaks
  * CAPABILITY, NOOP, ID, LOGOUT, STARTTLS (RFC 3501 6.2.1), LOGIN and
- * AUTHENTICATE PLAIN with SASL-IR (RFC 4959); asks authd; on success hands
+ * AUTHENTICATE PLAIN and LOGIN with SASL-IR (RFC 4959); asks authd; on success hands
  * the client to imapd through auth-exec (lib/login, auth-exec(8)), and imapd
  * sends the tagged OK (ESTAFETTE_LOGIN_STATE "imap-tag=TAG").
  * Trusts: its configuration (imapd.conf) and authd; nothing the client sends:
@@ -51,7 +51,7 @@ static void capabilities(struct state *s)
 	io_write_str(s->l.io, "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE");
 	if (s->l.tls != NULL && !login_tls_active(&s->l))
 		io_write_str(s->l.io, " STARTTLS");
-	io_write_str(s->l.io, may_login(s) ? " AUTH=PLAIN" : " LOGINDISABLED");
+	io_write_str(s->l.io, may_login(s) ? " AUTH=PLAIN AUTH=LOGIN" : " LOGINDISABLED");
 }
 
 static void tagged(struct state *s, const char *text)
@@ -110,19 +110,22 @@ static void cmd_login(struct state *s, struct parser *ps)
 	login_wipe(&user);
 }
 
-/* The SASL PLAIN message: the initial response, or one continuation line. */
-static int plain_response(struct state *s, struct parser *ps, struct buf *raw)
+/* One SASL response, decoded: the initial response (SASL-IR) when the
+ * command has one, else a continuation line after "+ prompt". 0, -1 bad
+ * base64, -2 cancelled by the client ("*"). */
+static int sasl_response(struct state *s, struct parser *ps, const char *prompt, struct buf *raw)
 {
 	struct buf b64 = BUF_INIT;
 	int rc = -1;
-	if (p_peek(ps, ' ')) {
+	buf_reset(raw);
+	if (ps != NULL && p_peek(ps, ' ')) {
 		ps->p++;
 		if (p_atom(ps, &b64) < 0 || p_eol(ps) < 0)
 			goto done;
 		if (buf_eq_str(&b64, "="))
 			buf_reset(&b64);
 	} else {
-		io_write_str(s->l.io, "+ \r\n");
+		io_printf(s->l.io, "+ %s\r\n", prompt);
 		if (io_flush(s->l.io) != IO_OK || io_read_line(s->l.io, &b64) != IO_OK)
 			goto done;
 		if (buf_eq_str(&b64, "*")) {
@@ -136,17 +139,41 @@ done:
 	return rc;
 }
 
+/* SASL LOGIN (draft-murchison-sasl-login): the user name (which may come as
+ * the initial response), then the password, each after its prompt. */
+static int login_responses(struct state *s, struct parser *ps, struct buf *user, struct buf *pass)
+{
+	int r = sasl_response(s, ps, "VXNlcm5hbWU6", user); /* "Username:" */
+	if (r == 0)
+		r = sasl_response(s, NULL, "UGFzc3dvcmQ6", pass); /* "Password:" */
+	if (r == 0 && (buf_has_nul(user) || buf_has_nul(pass) || user->len > LOGIN_MAX_USER))
+		r = -3;
+	return r;
+}
+
 static void cmd_authenticate(struct state *s, struct parser *ps)
 {
 	struct buf mech = BUF_INIT, raw = BUF_INIT, user = BUF_INIT, pass = BUF_INIT;
+	int login = 0;
 	if (p_sp(ps) < 0 || p_atom(ps, &mech) < 0) {
 		tagged(s, "BAD Syntax: AUTHENTICATE mechanism");
-	} else if (strcasecmp(buf_cstr(&mech), "PLAIN") != 0) {
+	} else if (strcasecmp(buf_cstr(&mech), "PLAIN") != 0 &&
+		   !(login = strcasecmp(buf_cstr(&mech), "LOGIN") == 0)) {
 		tagged(s, "NO Unsupported authentication mechanism");
 	} else if (!may_login(s)) {
 		tagged(s, "NO [PRIVACYREQUIRED] AUTHENTICATE needs STARTTLS first");
+	} else if (login) {
+		int r = login_responses(s, ps, &user, &pass);
+		if (r == -2)
+			tagged(s, "BAD Authentication cancelled");
+		else if (r == -1)
+			tagged(s, "BAD Invalid base64");
+		else if (r < 0)
+			tagged(s, "NO [AUTHENTICATIONFAILED] Authentication failed");
+		else
+			try_login(s, buf_cstr(&user), &pass);
 	} else {
-		int r = plain_response(s, ps, &raw);
+		int r = sasl_response(s, ps, "", &raw);
 		if (r == -2)
 			tagged(s, "BAD Authentication cancelled");
 		else if (r < 0)
@@ -181,7 +208,7 @@ static void cmd_starttls(struct state *s, struct parser *ps)
 
 static void run(struct state *s, const struct buf *cmd)
 {
-	struct parser ps = { cmd->data, cmd->data + cmd->len, 0, NULL };
+	struct parser ps = { cmd->data, cmd->data + cmd->len, 0, NULL, NULL };
 	struct buf tag = BUF_INIT, name = BUF_INIT;
 	if (p_atom(&ps, &tag) < 0 || !command_tag_valid(&tag)) {
 		io_write_str(s->l.io, "* BAD Invalid tag\r\n");

@@ -103,6 +103,7 @@ void mailbox_close(struct mailbox *mb)
 	for (int i = 0; i < IMAPD_KEYWORDS; i++)
 		free(mb->keywords[i]);
 	free(mb->msgs);
+	seqset_free(&mb->saved);
 	free(mb->path);
 	free(mb->name);
 	free(mb);

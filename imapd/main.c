@@ -63,7 +63,8 @@ static const struct command *find_command(const char *name, int uid)
 
 static void run_command(struct session *s, const struct buf *cmd)
 {
-	struct parser ps = { cmd->data, cmd->data + cmd->len, 0, NULL };
+	struct parser ps = { cmd->data, cmd->data + cmd->len, 0, NULL, NULL };
+	ps.saved = s->sel ? &s->sel->saved : NULL;
 	struct buf tag = BUF_INIT, name = BUF_INIT;
 	s->tag = "*";
 	s->uid = 0;

@@ -7,7 +7,7 @@
 
 static struct parser P(const char *s, size_t n)
 {
-	struct parser ps = { s, s + n, 0, NULL };
+	struct parser ps = { s, s + n, 0, NULL, NULL };
 	return ps;
 }
 
@@ -130,4 +130,44 @@ TEST(parse_seqset_select_by_uid)
 	CHECK_INT(seqset_select(&set, &mb, 0, sel), 1); /* "15:*" is 4:15 by sequence */
 	CHECK(sel[3]);
 	seqset_free(&set);
+}
+
+TEST(parse_seqset_saved_result)
+{
+	struct msg msgs[4];
+	struct mailbox mb;
+	memset(msgs, 0, sizeof msgs);
+	memset(&mb, 0, sizeof mb);
+	uint32_t uids[4] = { 3, 8, 9, 20 };
+	for (int i = 0; i < 4; i++)
+		msgs[i].uid = uids[i];
+	mb.msgs = msgs;
+	mb.count = 4;
+	struct seqset saved = { NULL, 0, 0 }, set;
+	const uint32_t v[] = { 8, 9, 10, 20, 21 };
+	seqset_from_uids(&saved, v, 5);
+	CHECK_INT((int)saved.count, 2); /* 8:10,20:21 */
+	struct parser ps = P("$", 1);
+	CHECK(seqset_parse(&ps, &set) < 0); /* nothing saved: no "$" outside a mailbox */
+	ps = P("$", 1);
+	ps.saved = &saved;
+	CHECK_INT(seqset_parse(&ps, &set), 0);
+	CHECK(set.uids);
+	CHECK(seqset_valid_seq(&set, 1));
+	char sel[4] = { 0 };
+	CHECK_INT(seqset_select(&set, &mb, 0, sel), 3); /* by UID even without UID */
+	CHECK(!sel[0] && sel[1] && sel[2] && sel[3]);
+	seqset_free(&set);
+	ps = P("$,1", 3);
+	ps.saved = &saved;
+	CHECK_INT(seqset_parse(&ps, &set), 0);
+	CHECK(ps.p != ps.end); /* "$" stands alone: the rest is left for p_eol to refuse */
+	seqset_free(&set);
+	seqset_from_uids(&saved, v, 0);
+	ps = P("$", 1);
+	ps.saved = &saved;
+	CHECK_INT(seqset_parse(&ps, &set), 0);
+	CHECK_INT((int)set.count, 0);
+	seqset_free(&set);
+	seqset_free(&saved);
 }

@@ -6,6 +6,7 @@
 #include "alloc.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static int seq_number(struct parser *ps, uint32_t *n)
 {
@@ -23,10 +24,29 @@ static int seq_number(struct parser *ps, uint32_t *n)
 	return 0;
 }
 
+static void seqset_copy(struct seqset *set, const struct seqset *from)
+{
+	set->r = xreallocarray(NULL, from->count ? from->count : 1, sizeof *set->r);
+	if (from->count)
+		memcpy(set->r, from->r, from->count * sizeof *set->r);
+	set->count = from->count;
+	set->uids = 1;
+}
+
 int seqset_parse(struct parser *ps, struct seqset *set)
 {
 	set->r = NULL;
 	set->count = 0;
+	set->uids = 0;
+	if (p_peek(ps, '$')) {
+		ps->p++;
+		if (ps->saved == NULL) {
+			ps->err = "No saved search result";
+			return -1;
+		}
+		seqset_copy(set, ps->saved);
+		return 0;
+	}
 	for (;;) {
 		uint32_t a, b;
 		if (seq_number(ps, &a) < 0)
@@ -55,6 +75,23 @@ void seqset_free(struct seqset *set)
 	free(set->r);
 	set->r = NULL;
 	set->count = 0;
+	set->uids = 0;
+}
+
+void seqset_from_uids(struct seqset *set, const uint32_t *v, size_t n)
+{
+	seqset_free(set);
+	set->uids = 1;
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j + 1 < n && v[j + 1] == v[j] + 1)
+			j++;
+		set->r = xreallocarray(set->r, set->count + 1, sizeof *set->r);
+		set->r[set->count][0] = v[i];
+		set->r[set->count][1] = v[j];
+		set->count++;
+		i = j + 1;
+	}
 }
 
 static void resolve(const uint32_t r[2], uint32_t star, uint32_t *lo, uint32_t *hi)
@@ -95,6 +132,7 @@ size_t seqset_select(const struct seqset *set, const struct mailbox *mb, int by_
 	size_t n = 0;
 	if (mb->count == 0)
 		return 0;
+	by_uid = by_uid || set->uids;
 	uint32_t star = by_uid ? mb->msgs[mb->count - 1].uid : (uint32_t)mb->count;
 	for (size_t i = 0; i < set->count; i++) {
 		uint32_t lo, hi;
@@ -114,6 +152,8 @@ size_t seqset_select(const struct seqset *set, const struct mailbox *mb, int by_
 
 int seqset_valid_seq(const struct seqset *set, size_t count)
 {
+	if (set->uids)
+		return 1;
 	for (size_t i = 0; i < set->count; i++)
 		for (int k = 0; k < 2; k++) {
 			uint32_t n = set->r[i][k];

@@ -2,6 +2,7 @@
 loopback (plain and implicit TLS), an account made with userdb(8), spoken to with
 imaplib and raw sockets (imapd(8), auth-exec(8))."""
 
+import base64
 import imaplib
 import os
 import pwd
@@ -167,6 +168,33 @@ class ImapLoginTest(TempDirTestCase):
         self.assertTrue(f.readline().startswith(b"c OK [CAPABILITY"), self.logtext())
         s.sendall(b"d NOOP\r\n")
         self.assertEqual(f.readline(), b"d OK NOOP completed\r\n")
+        s.close()
+
+    def test_authenticate_login_with_and_without_initial_response(self):
+        b64 = lambda t: base64.b64encode(t.encode())
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        f = s.makefile("rb")
+        self.assertIn(b"AUTH=LOGIN", f.readline())
+        s.sendall(b"a AUTHENTICATE LOGIN\r\n")
+        self.assertEqual(f.readline(), b"+ VXNlcm5hbWU6\r\n")
+        s.sendall(b"*\r\n")
+        self.assertEqual(f.readline(), b"a BAD Authentication cancelled\r\n")
+        s.sendall(b"b AUTHENTICATE LOGIN\r\n")
+        self.assertEqual(f.readline(), b"+ VXNlcm5hbWU6\r\n")
+        s.sendall(b"not base64!\r\n")
+        self.assertEqual(f.readline(), b"b BAD Invalid base64\r\n")
+        s.sendall(b"c AUTHENTICATE LOGIN " + b64("joe@example.test") + b"\r\n")
+        self.assertEqual(f.readline(), b"+ UGFzc3dvcmQ6\r\n")
+        s.sendall(b64("wrong") + b"\r\n")
+        self.assertTrue(f.readline().startswith(b"c NO [AUTHENTICATIONFAILED]"))
+        s.sendall(b"d AUTHENTICATE LOGIN\r\n")
+        self.assertEqual(f.readline(), b"+ VXNlcm5hbWU6\r\n")
+        s.sendall(b64("joe@example.test") + b"\r\n")
+        self.assertEqual(f.readline(), b"+ UGFzc3dvcmQ6\r\n")
+        s.sendall(b64(PASSWORD) + b"\r\n")
+        self.assertTrue(f.readline().startswith(b"d OK [CAPABILITY"), self.logtext())
+        s.sendall(b"e NOOP\r\n")
+        self.assertEqual(f.readline(), b"e OK NOOP completed\r\n")
         s.close()
 
     def test_literals_and_hostile_input_before_login(self):
