@@ -4,7 +4,10 @@
  * A scan, under the folder's lock (flock on "estafette-uidlist.lock"), moves
  * new/ to cur/ (a rename race with another session is harmless: whoever loses
  * finds the file in cur/), lists cur/, gives unknown messages the next UIDs
- * and rewrites the list atomically (file_replace) when it changed.
+ * and rewrites the list atomically (file_replace) when it changed. UIDs are
+ * keyed by the base name (before ':'), so a scan with FOLDER_SCAN_KEEP_NEW
+ * (pop3d) can number messages still in new/ without renaming them, and the
+ * scan that later moves them keeps their UIDs and reports them as recent.
  * Trusts nothing in the folder: names are checked with mdflags, the list file
  * is bounded and a malformed one is rebuilt with a new UIDVALIDITY. */
 #include "uidlist.h"
@@ -179,8 +182,9 @@ static int import_foreign(const char *path, struct buf *text, uint32_t *validity
 	return rc;
 }
 
-/* Move everything in new/ to cur/ (name + ":2,"). */
-static void move_new(const char *path)
+/* Move everything in new/ to cur/ (name + ":2,"); what this scan moved
+ * (and no other session did first) is recent. */
+static void move_new(const char *path, struct entry **v, size_t *n, size_t *cap)
 {
 	struct buf nd = BUF_INIT, from = BUF_INIT, to = BUF_INIT;
 	buf_printf(&nd, "%s/new", path);
@@ -197,7 +201,10 @@ static void move_new(const char *path)
 		buf_reset(&to);
 		buf_printf(&from, "%s/new/%s", path, de->d_name);
 		buf_printf(&to, "%s/cur/%s:2,", path, de->d_name);
-		(void)rename(buf_cstr(&from), buf_cstr(&to));
+		if (rename(buf_cstr(&from), buf_cstr(&to)) == 0) {
+			char *name = xstrdup(de->d_name);
+			push(v, n, cap, (struct entry){ 0, name, strlen(name), name, 1 });
+		}
 	}
 	if (d != NULL)
 		closedir(d);
@@ -206,10 +213,30 @@ static void move_new(const char *path)
 	buf_free(&to);
 }
 
-static void list_cur(const char *path, struct entry **v, size_t *n, size_t *cap)
+/* Mark the disk entries that move_new moved (both sorted by base) recent. */
+static void mark_moved(struct entry *disk, size_t nd, struct entry *moved, size_t nm)
+{
+	size_t i = 0, j = 0;
+	while (i < nd && j < nm) {
+		int c = cmp_base(&disk[i], &moved[j]);
+		if (c == 0)
+			disk[i++].recent = 1;
+		else if (c < 0)
+			i++;
+		else
+			j++;
+	}
+	for (j = 0; j < nm; j++)
+		free(moved[j].name);
+	free(moved);
+}
+
+/* List cur/ or new/ (sub); in_new marks the entries as found in new/. */
+static void list_dir(const char *path, const char *sub, int in_new, struct entry **v, size_t *n,
+		     size_t *cap)
 {
 	struct buf cd = BUF_INIT;
-	buf_printf(&cd, "%s/cur", path);
+	buf_printf(&cd, "%s/%s", path, sub);
 	DIR *d = opendir(buf_cstr(&cd));
 	struct dirent *de;
 	while (d != NULL && (de = readdir(d)) != NULL) {
@@ -219,11 +246,20 @@ static void list_cur(const char *path, struct entry **v, size_t *n, size_t *cap)
 			continue;
 		char *name = xstrdup(de->d_name);
 		size_t bl = base_len_of(name);
-		push(v, n, cap, (struct entry){ 0, name, bl, name, 0 });
+		push(v, n, cap, (struct entry){ 0, name, bl, name, in_new });
 	}
 	if (d != NULL)
 		closedir(d);
 	buf_free(&cd);
+}
+
+/* Disk entries by base; of the same message listed twice (moved from new/
+ * to cur/ while listing), the one in cur/ sorts first and wins. */
+static int cmp_disk(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+	int c = cmp_base(a, b);
+	return c != 0 ? c : x->recent - y->recent;
 }
 
 static void list_write(const char *path, uint32_t validity, uint32_t next,
@@ -264,42 +300,41 @@ static int merge(struct entry *disk, size_t nd, const struct entry *list, size_t
 	return matched != nl;
 }
 
-int folder_scan(const char *path, uint32_t *uidvalidity, uint32_t *uidnext,
-		struct disk_msg **out, size_t *count)
+/* Read the list, or a foreign one, or start a new one; 1 if it must be
+ * written. */
+static int list_load(const char *path, struct buf *text, uint32_t *validity, uint32_t *next,
+		     struct entry **v, size_t *n, size_t *cap)
 {
-	struct buf text = BUF_INIT, lp = BUF_INIT;
-	struct entry *list = NULL, *disk = NULL;
-	size_t nl = 0, capl = 0, nd = 0, capd = 0, k = 0;
-	uint32_t validity = 0, next = 1;
-	int dirty = 0;
+	struct buf lp = BUF_INIT;
 	buf_printf(&lp, "%s/%s", path, UIDLIST);
-	int have = file_read(buf_cstr(&lp), &text, UIDLIST_MAX) == 0;
-	if (!have || list_parse(&text, &validity, &next, &list, &nl, &capl) < 0) {
-		nl = 0;
+	int have = file_read(buf_cstr(&lp), text, UIDLIST_MAX) == 0, dirty = 0;
+	buf_free(&lp);
+	if (!have || list_parse(text, validity, next, v, n, cap) < 0) {
+		*n = 0;
 		dirty = 1;
-		if (have || import_foreign(path, &text, &validity, &next, &list, &nl, &capl) < 0) {
-			nl = 0;
-			validity = (uint32_t)time(NULL);
-			next = 1;
+		if (have || import_foreign(path, text, validity, next, v, n, cap) < 0) {
+			*n = 0;
+			*validity = (uint32_t)time(NULL);
+			*next = 1;
 		}
 	}
-	move_new(path);
-	list_cur(path, &disk, &nd, &capd);
-	if (nd > 1)
-		qsort(disk, nd, sizeof *disk, cmp_base);
-	if (nl > 1)
-		qsort(list, nl, sizeof *list, cmp_base);
-	dirty |= merge(disk, nd, list, nl);
+	return dirty;
+}
+
+/* Drop repeated messages, number the unknown ones; sets *dirty. */
+static size_t assign(struct entry *disk, size_t nd, uint32_t *next, int keep_new, int *dirty)
+{
+	size_t k = 0;
 	struct entry prev = { 0, "", 0, NULL, 0 };
 	for (size_t i = 0; i < nd; i++) {
 		if (k > 0 && cmp_base(&disk[i], &prev) == 0) {
 			free(disk[i].name);
 			continue;
 		}
-		if (disk[i].uid == 0 && next < UINT32_MAX - 1) {
-			disk[i].uid = next++;
-			disk[i].recent = 1;
-			dirty = 1;
+		if (disk[i].uid == 0 && *next < UINT32_MAX - 1) {
+			disk[i].uid = (*next)++;
+			disk[i].recent |= !keep_new; /* keep_new: recent = in new/ */
+			*dirty = 1;
 		}
 		if (disk[i].uid != 0) {
 			prev = disk[i];
@@ -307,7 +342,32 @@ int folder_scan(const char *path, uint32_t *uidvalidity, uint32_t *uidnext,
 		} else
 			free(disk[i].name);
 	}
-	nd = k;
+	return k;
+}
+
+int folder_scan_flags(const char *path, unsigned flags, uint32_t *uidvalidity,
+		      uint32_t *uidnext, struct disk_msg **out, size_t *count)
+{
+	struct buf text = BUF_INIT;
+	struct entry *list = NULL, *disk = NULL, *moved = NULL;
+	size_t nl = 0, capl = 0, nd = 0, capd = 0, nm = 0, capm = 0;
+	uint32_t validity = 0, next = 1;
+	int keep = (flags & FOLDER_SCAN_KEEP_NEW) != 0;
+	int dirty = list_load(path, &text, &validity, &next, &list, &nl, &capl);
+	if (keep)
+		list_dir(path, "new", 1, &disk, &nd, &capd);
+	else
+		move_new(path, &moved, &nm, &capm);
+	list_dir(path, "cur", 0, &disk, &nd, &capd);
+	if (nd > 1)
+		qsort(disk, nd, sizeof *disk, cmp_disk);
+	if (nl > 1)
+		qsort(list, nl, sizeof *list, cmp_base);
+	if (nm > 1)
+		qsort(moved, nm, sizeof *moved, cmp_base);
+	mark_moved(disk, nd, moved, nm);
+	dirty |= merge(disk, nd, list, nl);
+	nd = assign(disk, nd, &next, keep, &dirty);
 	if (nd > 1)
 		qsort(disk, nd, sizeof *disk, cmp_uid);
 	if (dirty)
@@ -321,8 +381,13 @@ int folder_scan(const char *path, uint32_t *uidvalidity, uint32_t *uidnext,
 	free(list);
 	free(disk);
 	buf_free(&text);
-	buf_free(&lp);
 	return 0;
+}
+
+int folder_scan(const char *path, uint32_t *uidvalidity, uint32_t *uidnext,
+		struct disk_msg **out, size_t *count)
+{
+	return folder_scan_flags(path, 0, uidvalidity, uidnext, out, count);
 }
 
 void disk_msgs_free(struct disk_msg *d, size_t count)

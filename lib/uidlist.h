@@ -7,7 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A message found on disk by a scan (in cur/, ascending UIDs). */
+/* A message found on disk by a scan (in cur/, ascending UIDs). recent: its
+ * UID is new, or this scan moved it from new/ to cur/. */
 struct disk_msg {
 	uint32_t uid;
 	char *name;
@@ -21,6 +22,13 @@ void folder_unlock(int fd);
  * rewrite the list if it changed. 0, or -1 (errno). */
 int folder_scan(const char *path, uint32_t *uidvalidity, uint32_t *uidnext,
 		struct disk_msg **out, size_t *count);
+/* Scan flags. FOLDER_SCAN_KEEP_NEW: rename nothing; list new/ as well and
+ * number its messages (by base name, so the scan that later moves them keeps
+ * their UIDs and reports them recent). Then name is the file's name in new/ or
+ * cur/, and recent says it is in new/. */
+#define FOLDER_SCAN_KEEP_NEW 1u
+int folder_scan_flags(const char *path, unsigned flags, uint32_t *uidvalidity,
+		      uint32_t *uidnext, struct disk_msg **out, size_t *count);
 void disk_msgs_free(struct disk_msg *d, size_t count);
 
 #endif

@@ -1,5 +1,6 @@
 /* Unit tests of lib/uidlist.c: UIDs assigned once, kept, the list rebuilt
- * when damaged, new/ moved to cur/. */
+ * when damaged, new/ moved to cur/, or numbered in
+ * place (FOLDER_SCAN_KEEP_NEW). */
 #include "uidlist.h"
 
 #include "buf.h"
@@ -156,4 +157,115 @@ TEST(uidlist_imports_dovecot_and_courier)
 	disk_msgs_free(d, n);
 	buf_free(&f);
 	buf_free(&p);
+}
+
+static int exists(const char *md, const char *rel)
+{
+	struct buf p = BUF_INIT;
+	struct stat st;
+	buf_printf(&p, "%s/%s", md, rel);
+	int r = stat(buf_cstr(&p), &st) == 0;
+	buf_free(&p);
+	return r;
+}
+
+static ino_t list_ino(const char *md)
+{
+	struct buf p = BUF_INIT;
+	struct stat st;
+	buf_printf(&p, "%s/estafette-uidlist", md);
+	CHECK_INT(stat(buf_cstr(&p), &st), 0);
+	buf_free(&p);
+	return st.st_ino;
+}
+
+static size_t scan_keep(const char *md, struct disk_msg **d, uint32_t *validity)
+{
+	size_t n;
+	uint32_t next;
+	int fd = folder_lock(md);
+	CHECK(fd >= 0);
+	CHECK_INT(folder_scan_flags(md, FOLDER_SCAN_KEEP_NEW, validity, &next, d, &n), 0);
+	folder_unlock(fd);
+	return n;
+}
+
+/* pop3d's scan numbers new/ in place; imapd's later scan moves the messages,
+ * keeps their UIDs and reports them recent exactly once. */
+TEST(uidlist_keep_new_then_imap_moves)
+{
+	const char *md = mkmaildir();
+	struct disk_msg *d;
+	uint32_t v1, v2, next;
+	put(md, "new", "2.b.host");
+	put(md, "new", "1.a.host");
+	put(md, "cur", "0.c.host:2,S");
+	size_t n = scan_keep(md, &d, &v1);
+	CHECK_INT(n, 3);
+	CHECK_STR(d[0].name, "0.c.host:2,S");
+	CHECK(!d[0].recent);
+	CHECK_STR(d[1].name, "1.a.host");
+	CHECK(d[1].recent && d[2].recent);
+	CHECK_INT(d[2].uid, 3);
+	disk_msgs_free(d, n);
+	CHECK(exists(md, "new/1.a.host") && exists(md, "new/2.b.host"));
+	ino_t ino = list_ino(md);
+	n = scan_keep(md, &d, &v2); /* nothing changed: the list is not rewritten */
+	CHECK_INT(v1, v2);
+	CHECK_INT(n, 3);
+	CHECK_INT(d[1].uid, 2);
+	CHECK(list_ino(md) == ino);
+	disk_msgs_free(d, n);
+	n = scan(md, &d, &v2, &next);
+	CHECK_INT(v1, v2);
+	CHECK_INT(next, 4);
+	CHECK_INT(n, 3);
+	CHECK_STR(d[1].name, "1.a.host:2,");
+	CHECK_INT(d[1].uid, 2);
+	CHECK_STR(d[2].name, "2.b.host:2,");
+	CHECK_INT(d[2].uid, 3);
+	CHECK(d[1].recent && d[2].recent && !d[0].recent);
+	disk_msgs_free(d, n);
+	CHECK(!exists(md, "new/1.a.host") && exists(md, "cur/1.a.host:2,"));
+	n = scan(md, &d, &v2, &next);
+	CHECK(!d[1].recent && !d[2].recent);
+	disk_msgs_free(d, n);
+}
+
+/* A message in both new/ and cur/ (moved while listing) is one message, and
+ * the name in cur/ wins; hostile names in new/ are skipped. */
+TEST(uidlist_keep_new_duplicates_and_bad_names)
+{
+	const char *md = mkmaildir();
+	struct disk_msg *d;
+	uint32_t v;
+	put(md, "new", "1.a.host");
+	put(md, "cur", "1.a.host:2,S");
+	put(md, "new", ".dot");
+	put(md, "new", "2.b.host:2,\x01");
+	put(md, "new", "3.c.host");
+	size_t n = scan_keep(md, &d, &v);
+	CHECK_INT(n, 2);
+	CHECK_STR(d[0].name, "1.a.host:2,S");
+	CHECK(!d[0].recent);
+	CHECK_STR(d[1].name, "3.c.host");
+	CHECK(d[1].recent);
+	disk_msgs_free(d, n);
+}
+
+/* An empty folder, and one with no new/: no error, no messages. */
+TEST(uidlist_keep_new_empty)
+{
+	const char *md = mkmaildir();
+	struct disk_msg *d;
+	uint32_t v;
+	CHECK_INT(scan_keep(md, &d, &v), 0);
+	disk_msgs_free(d, 0);
+	struct buf p = BUF_INIT;
+	buf_printf(&p, "%s/new", md);
+	rmdir(buf_cstr(&p));
+	buf_free(&p);
+	put(md, "cur", "1.a.host:2,");
+	CHECK_INT(scan_keep(md, &d, &v), 1);
+	disk_msgs_free(d, 1);
 }
