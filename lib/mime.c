@@ -150,7 +150,7 @@ static size_t take_value(const char *s, size_t p, size_t len, struct buf *out, c
 /* "name*0*" -> "name" (RFC 2231 sections and charset marks). */
 static void strip_2231(struct buf *name)
 {
-	char *star = memchr(name->data, '*', name->len);
+	char *star = name->len ? memchr(name->data, '*', name->len) : NULL; /* data may be NULL */
 	if (star != NULL)
 		buf_truncate(name, (size_t)(star - name->data));
 }

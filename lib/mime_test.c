@@ -48,6 +48,21 @@ TEST(mime_params)
 	buf_free(&main_value);
 }
 
+/* An empty parameter name (its buffer never allocated) was scanned with
+ * memchr(NULL, ...): undefined; found by fuzz/mime. */
+TEST(mime_params_empty_name)
+{
+	const char *s = "text/plain; =x; =\"y\"; c=d";
+	struct buf main_value = BUF_INIT;
+	struct mime_params p;
+	mime_params_parse(s, strlen(s), &main_value, &p);
+	CHECK_BUF(main_value, "text/plain");
+	CHECK(mime_params_get(&p, "c") != NULL);
+	CHECK_STR(buf_cstr((struct buf *)mime_params_get(&p, "c")), "d");
+	mime_params_free(&p);
+	buf_free(&main_value);
+}
+
 TEST(mime_tree_multipart)
 {
 	const char *msg = "Content-Type: multipart/mixed; boundary=XX\n\npreamble\n--XX\n\none\n"
