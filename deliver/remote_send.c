@@ -5,11 +5,14 @@
  * message of the batch (connection reuse); recipients of one message go in
  * one transaction. Trusts the configuration and courierd's jobs; DNS and
  * SMTP answers go through lib/dns and lib/smtpc, which bound them. */
+#define _GNU_SOURCE
 #include "remote.h"
 
 #include "alloc.h"
 #include "dsn.h"
+#include "file.h"
 #include "log.h"
+#include "mime7.h"
 #include "smtpdata.h"
 #include "tls.h"
 #include "utf8.h"
@@ -21,10 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #define REMOTE_TEXT_MAX 900
+#define REMOTE_DOWNGRADE_MAX ((size_t)256 << 20)  /* converted in memory */
 
 struct rmsg {
 	struct remote_job *first;
@@ -32,6 +37,9 @@ struct rmsg {
 	size_t *job;          /* indexes into the batch */
 	size_t n;
 	int ok;               /* the message could be read */
+	int fd7;              /* its 7-bit form (lib/mime7), made on first need; -1 */
+	uint64_t size7;
+	struct buf why7;      /* why there is none, once tried */
 };
 
 struct rhost {
@@ -111,6 +119,65 @@ static int remote_needs_utf8(const char *s)
 	return !utf8_is_ascii(s, strlen(s));
 }
 
+/* The whole message into out, at most REMOTE_DOWNGRADE_MAX bytes. pread:
+ * the descriptor's offset is shared with courierd. */
+static int remote_read_all(int fd, struct buf *out)
+{
+	for (uint64_t off = 0;;) {
+		char *space = buf_space(out, 65536);
+		ssize_t n = pread(fd, space, 65536, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -1 : 0;
+		if ((size_t)n > REMOTE_DOWNGRADE_MAX - out->len) {
+			errno = EFBIG;
+			return -1;
+		}
+		buf_commit(out, (size_t)n);
+		off += (uint64_t)n;
+	}
+}
+
+/* Make m's 7-bit form in a memory file (RFC 6152 3), once per message. */
+static void remote_make7(struct rmsg *m)
+{
+	struct buf in = BUF_INIT, out = BUF_INIT;
+	struct smtpdata_info info;
+	if (remote_read_all(m->m.fd, &in) < 0) {
+		buf_error(&m->why7, "5.6.3 the message has 8-bit content and the server does not "
+			  "offer 8BITMIME; it is too large to convert to 7 bit (%s)", strerror(errno));
+	} else if (mime7_convert(in.data, in.len, &out, &m->why7) == 0) {
+		int fd = memfd_create("remote-7bit", MFD_CLOEXEC);
+		if (fd < 0 || file_write_all(fd, out.data, out.len) < 0 ||
+		    smtpdata_scan(fd, &info) < 0) {
+			buf_error(&m->why7, "4.3.0 cannot keep the 7-bit form: %s", strerror(errno));
+			if (fd >= 0)
+				close(fd);
+		} else {
+			m->fd7 = fd;
+			m->size7 = info.wire_size;
+		}
+	}
+	buf_free(&in);
+	buf_free(&out);
+}
+
+/* smtpc's downgrade hook (struct smtpc_msg). */
+static int remote_downgrade(void *ctx, struct smtpc_msg *m7, struct buf *why)
+{
+	struct rmsg *m = ctx;
+	if (m->fd7 < 0 && m->why7.len == 0)
+		remote_make7(m);
+	if (m->fd7 < 0) {
+		buf_set(why, m->why7.data, m->why7.len);
+		return -1;
+	}
+	m7->fd = m->fd7;
+	m7->wire_size = m->size7;
+	return 0;
+}
+
 static void remote_msgs(struct rstate *s)
 {
 	s->msgs = xcalloc(s->njobs, sizeof(*s->msgs));
@@ -131,6 +198,9 @@ static void remote_msgs(struct rstate *s)
 			m->m.wire_size = info.wire_size;
 			m->m.eightbit = info.eightbit;
 			m->m.smtputf8 = remote_needs_utf8(s->jobs[j].sender);
+			m->m.downgrade = remote_downgrade;
+			m->m.downgrade_ctx = m;
+			m->fd7 = -1;
 		}
 		m->job[m->n++] = j;
 		m->m.smtputf8 |= remote_needs_utf8(s->jobs[j].rcpt);
@@ -393,8 +463,12 @@ void remote_deliver(const struct remote_conf *c, const char *domain, struct remo
 	dns_free(s.dns);
 	tls_ctx_free(s.ctx_any);
 	tls_ctx_free(s.ctx_verify);
-	for (size_t k = 0; k < s.nmsgs; k++)
+	for (size_t k = 0; k < s.nmsgs; k++) {
 		free(s.msgs[k].job);
+		buf_free(&s.msgs[k].why7);
+		if (s.msgs[k].fd7 >= 0)
+			close(s.msgs[k].fd7);
+	}
 	free(s.msgs);
 	free(s.done);
 	buf_free(&s.last_err);

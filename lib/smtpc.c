@@ -617,6 +617,27 @@ static int smtpc_precheck(struct smtpc *c, const struct smtpc_msg *m, struct buf
 	return -1;
 }
 
+/* An 8-bit message for a server without 8BITMIME: *m becomes m7, its
+ * 7-bit form, when the caller can make one. -1 with why if it cannot. */
+static int smtpc_downgrade(struct smtpc *c, const struct smtpc_msg **m, struct smtpc_msg *m7,
+			   struct buf *why)
+{
+	const struct smtpc_msg *o = *m;
+	if (!o->eightbit || (c->exts & SMTPC_EXT_8BITMIME) || !o->downgrade ||
+	    (o->smtputf8 && !(c->exts & SMTPC_EXT_SMTPUTF8)))
+		return 0;  /* nothing to do, or smtpc_precheck refuses it */
+	*m7 = *o;
+	m7->eightbit = 0;
+	m7->downgrade = NULL;
+	if (o->downgrade(o->downgrade_ctx, m7, why) < 0) {
+		if (why->len == 0)
+			buf_set_str(why, "5.6.3 the message cannot be converted to 7 bit");
+		return -1;
+	}
+	*m = m7;
+	return 0;
+}
+
 /* The reply to one RCPT: acc[i] = 1 if accepted. */
 static void smtpc_rcpt_reply(struct smtpc *c, struct smtpc_rcpt *r, char *acc)
 {
@@ -769,6 +790,7 @@ enum smtpc_outcome smtpc_send(struct smtpc *c, const struct smtpc_msg *m,
 			      struct smtpc_rcpt *rcpt, size_t n)
 {
 	struct buf why = BUF_INIT;
+	struct smtpc_msg m7;
 	char *acc = xcalloc(n ? n : 1, 1);  /* 0 open, 1 accepted, 2 refused by us */
 	for (size_t i = 0; i < n; i++) {
 		rcpt[i].outcome = SMTPC_NEXT;
@@ -785,7 +807,7 @@ enum smtpc_outcome smtpc_send(struct smtpc *c, const struct smtpc_msg *m,
 	if (c->broken) {
 		buf_error(&why, "the connection with %s is closed", smtpc_peer(c));
 		smtpc_set_open(rcpt, n, NULL, SMTPC_NEXT, &why, NULL);
-	} else if (smtpc_precheck(c, m, &why) < 0) {
+	} else if (smtpc_downgrade(c, &m, &m7, &why) < 0 || smtpc_precheck(c, m, &why) < 0) {
 		smtpc_set_open(rcpt, n, NULL, SMTPC_PERM, &why, NULL);
 	} else {
 		long accepted = smtpc_envelope(c, m, rcpt, n, acc);

@@ -18,8 +18,10 @@
  * SMTPC_TEMP (4xx: retry later), SMTPC_PERM (5xx: bounce, with the server's
  * exact reply) or SMTPC_NEXT (the connection failed or the session could not
  * start: try the next address or MX, then retry later). 8-bit content for a
- * server without 8BITMIME is a permanent failure (5.6.3: no MIME downgrade
- * yet), so is a message needing SMTPUTF8 for a server without it (5.6.7).
+ * server without 8BITMIME goes as the message's 7-bit form when the caller
+ * supplies one (smtpc_msg.downgrade, lib/mime7), else it is a permanent
+ * failure (5.6.3); a message needing SMTPUTF8 for a server without it is one
+ * too (5.6.7).
  * The functions do not log; every failure comes with a text for the log and
  * the DSN. */
 #ifndef ESTAFETTE_SMTPC_H
@@ -129,6 +131,12 @@ struct smtpc_msg {
 	int smtputf8;                /* SMTPUTF8 needed (UTF-8 addresses/headers) */
 	const char *ret;             /* DSN RET (FULL/HDRS) or NULL */
 	const char *envid;           /* DSN ENVID (xtext) or NULL */
+	/* For an 8-bit message and a server without 8BITMIME (RFC 6152 3): fill
+	 * m7's fd and wire_size with the message's 7-bit form and return 0, or
+	 * return -1 with a reason starting "5.6.3 " in why (every recipient then
+	 * fails with it). Called at most once per transaction. NULL: 5.6.3. */
+	int (*downgrade)(void *ctx, struct smtpc_msg *m7, struct buf *why);
+	void *downgrade_ctx;
 };
 
 struct smtpc;

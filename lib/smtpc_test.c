@@ -744,3 +744,71 @@ TEST(smtpc_tls_required_but_not_offered)
 	finish(&f);
 	buf_free(&err);
 }
+
+/* ---- the 7-bit downgrade hook ---- */
+
+struct fake7 {
+	int fd, calls, fail;
+};
+
+static int fake_downgrade(void *ctx, struct smtpc_msg *m7, struct buf *why)
+{
+	struct fake7 *f = ctx;
+	f->calls++;
+	if (f->fail) {
+		buf_set_str(why, "5.6.3 cannot convert: test");
+		return -1;
+	}
+	CHECK_INT(m7->eightbit, 0);
+	m7->fd = f->fd;
+	m7->wire_size = 40;
+	return 0;
+}
+
+TEST(smtpc_8bit_downgrade_hook)
+{
+	static const struct step script[] = {
+		{ "EHLO", "250-mx.test\r\n250-SIZE 1000\r\n250 PIPELINING\r\n", 0 },
+		{ "MAIL FROM:<from@client.test> SIZE=40", "250 ok\r\n", 0 },
+		{ "RCPT", "250 ok\r\n", 0 },
+		{ "DATA", "354 go\r\n", 0 },
+		{ "<BODY>", "250 queued\r\n", 0 },
+		{ NULL, NULL, 0 },
+	};
+	struct fixture f;
+	start(&f, script, "220 mx.test\r\n");
+	session(&f);
+	CHECK_INT(smtpc_open(f.c, &f.why), SMTPC_OK);
+	struct smtpc_msg seven, m;
+	int fd7 = message_fd("Subject: 7\n\ncaf=C3=A9\n", &seven);
+	int fd7b = dup(fd7);
+	int fd = open(tpath("msg8"), O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CHECK_INT(file_write_all(fd, "Subject: 8\n\ncaf\xc3\xa9\n", 16), 0);
+	memset(&m, 0, sizeof(m));
+	m.sender = "from@client.test";
+	m.fd = fd;
+	m.wire_size = 17;
+	m.eightbit = 1;
+	struct fake7 f7 = { fd7b, 0, 1 };
+	m.downgrade = fake_downgrade;
+	m.downgrade_ctx = &f7;
+	struct smtpc_rcpt r;
+	smtpc_rcpt_init(&r, "a@mx.test");
+	CHECK_INT(smtpc_send(f.c, &m, &r, 1), SMTPC_OK);  /* the hook refuses */
+	CHECK_INT(r.outcome, SMTPC_PERM);
+	CHECK_STR(buf_cstr(&r.reply), "5.6.3 cannot convert: test");
+	f7.fail = 0;
+	CHECK_INT(smtpc_send(f.c, &m, &r, 1), SMTPC_OK);
+	CHECK_INT(r.outcome, SMTPC_OK);
+	CHECK_INT(f7.calls, 2);
+	finish(&f);
+	char *t = transcript();
+	CHECK(strstr(t, "BODY=8BITMIME") == NULL);
+	CHECK(strstr(t, "<BODY>Subject: 7\r\n\r\ncaf=C3=A9\r\n") != NULL);
+	CHECK(strstr(t, "Subject: 8") == NULL);
+	free(t);
+	smtpc_rcpt_free(&r);
+	close(fd);
+	close(fd7);
+	close(fd7b);
+}
