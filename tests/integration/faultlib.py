@@ -114,17 +114,7 @@ class MailPath(Instance):
 
     def delivered(self, local):
         """fault id -> number of copies in local's Maildir (new and cur)."""
-        got = {}
-        md = os.path.join(self.home(local), "Maildir")
-        for sub in ("new", "cur"):
-            d = os.path.join(md, sub)
-            for name in os.listdir(d) if os.path.isdir(d) else ():
-                with open(os.path.join(d, name), "rb") as f:
-                    m = FAULT_ID.search(f.read(65536))
-                if m:
-                    mid = m.group(1).decode()
-                    got[mid] = got.get(mid, 0) + 1
-        return got
+        return maildir_ids(os.path.join(self.home(local), "Maildir"))
 
     def wait_delivered(self, local, ids, timeout=60):
         deadline = time.time() + timeout
@@ -145,6 +135,46 @@ class MailPath(Instance):
                 p.kill()
                 p.wait()
         super().close()
+
+
+def maildir_ids(maildir):
+    """fault id -> copies in a Maildir's new/ and cur/. A message that a reader (imapd)
+    moves from new/ to cur/ meanwhile is counted once: by its unique name."""
+    files = {}
+    for sub in ("cur", "new"):  # cur first: a move goes new -> cur
+        d = os.path.join(maildir, sub)
+        for name in os.listdir(d) if os.path.isdir(d) else ():
+            files.setdefault(name.split(":", 1)[0], name)
+    got = {}
+    for uniq, name in files.items():
+        m = FAULT_ID.search(_read_moving(maildir, uniq, name))
+        if m:
+            mid = m.group(1).decode()
+            got[mid] = got.get(mid, 0) + 1
+    return got
+
+
+def _read_moving(maildir, uniq, name):
+    """The head of a message that may move from new/ to cur/ (and change flags)."""
+    for _ in range(3):
+        for sub in ("new", "cur"):
+            try:
+                with open(os.path.join(maildir, sub, name), "rb") as f:
+                    return f.read(65536)
+            except FileNotFoundError:
+                pass
+        names = [n for n in _listdir(maildir, "cur") if n.split(":", 1)[0] == uniq]
+        if not names:
+            return b""
+        name = names[0]
+    return b""
+
+
+def _listdir(maildir, sub):
+    try:
+        return os.listdir(os.path.join(maildir, sub))
+    except FileNotFoundError:
+        return []
 
 
 class Mounts:
