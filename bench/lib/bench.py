@@ -83,6 +83,32 @@ def report(suite, workload, times, unit_count=None, unit="msg", note=None, notes
             "nproc": os.cpu_count(), "loadavg": os.getloadavg()})
 
 
+def report_values(suite, workload, values, unit, note=None, notes=None):
+    """Like report(), for a measured quantity (memory, counts): median and spread per
+    system and the ratio estafette/peer of the medians (below 1: estafette uses less)."""
+    notes = notes or {}
+    rows = {}
+    for label, vs in values.items():
+        rows[label] = {"median": statistics.median(vs), "min": min(vs), "max": max(vs),
+                       "runs": vs}
+    say(f"-- {workload}" + (f" ({note})" if note else ""))
+    for label, row in rows.items():
+        extra = f"  [{notes[label]}]" if label in notes else ""
+        say(f"   {label:<10} median {row['median']:10.1f} {unit}  spread {row['min']:.1f}.."
+            f"{row['max']:.1f}{extra}")
+    ratios = {}
+    if "estafette" in rows:
+        for label, row in rows.items():
+            if label != "estafette" and row["median"] > 0:
+                ratios[label] = rows["estafette"]["median"] / row["median"]
+                say(f"   ratio {unit} estafette/{label} = {ratios[label]:.2f}")
+    record({"suite": suite, "workload": workload, "note": note, "notes": notes,
+            "unit": unit, "systems": rows, "ratio_value": ratios, "quick": QUICK,
+            "rounds": len(next(iter(values.values()))),
+            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "nproc": os.cpu_count(), "loadavg": os.getloadavg()})
+
+
 def record(entry):
     os.makedirs(OUT_DIR, exist_ok=True)
     path = os.path.join(OUT_DIR, "results.json")
@@ -104,13 +130,15 @@ def write_svg(data, path):
     """A horizontal bar per (workload, peer): time ratio estafette/peer on a log-free
     linear scale, with a line at 1 (equal); shorter than 1 = estafette faster."""
     bars = [(f"{d['suite']}: {d['workload']} vs {p}", r)
-            for d in data for p, r in sorted(d.get("ratio_time", {}).items())]
+            for d in data for key in ("ratio_time", "ratio_value")
+            for p, r in sorted(d.get(key, {}).items())]
     width, left, h = 900, 430, 22
     top = max([r for _, r in bars] + [2.0])
     scale = (width - left - 60) / top
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" '
            f'height="{40 + h * len(bars)}" font-family="sans-serif" font-size="12">',
-           '<text x="10" y="18">time ratio estafette/peer (below 1: estafette faster)</text>']
+           '<text x="10" y="18">ratio estafette/peer of time, memory or count '
+           '(below 1: estafette faster or smaller)</text>']
     for i, (label, r) in enumerate(bars):
         y = 30 + i * h
         color = "#3a7" if r <= 1 else "#c54"
@@ -197,10 +225,22 @@ class Tmp:
 class Estafette:
     """An estafette instance through scripts/sandbox (foreground, its own root)."""
 
-    def __init__(self, tmp, base):
+    def __init__(self, tmp, base, etc=None):
+        """etc: {file name: text} written into etc/estafette before the instance starts
+        (remote.routes, remote.conf, ...: read by the daemons at their start)."""
         self.root = os.path.join(tmp, "estafette")
         self.base = base
         self.smtp, self.pop3, self.imap = base + 25, base + 110, base + 143
+        self.submission = base + 587
+        self.courierd = None  # a courierd started here (start_courierd)
+        self.courierd_log = os.path.join(tmp, "courierd.out")
+        if etc:
+            d = os.path.join(self.root, "etc", "estafette")
+            os.makedirs(d, exist_ok=True)
+            for name, text in etc.items():
+                with open(os.path.join(d, name), "w") as f:
+                    f.write(text)
+                os.chmod(os.path.join(d, name), 0o644)
         env = dict(os.environ, ESTAFETTE_BUILD=build_dir())
         self.log = open(os.path.join(tmp, "sandbox.out"), "wb")
         self.proc = subprocess.Popen(
@@ -220,7 +260,83 @@ class Estafette:
         st = os.stat(self.maildir)
         self.uid, self.gid = st.st_uid, st.st_gid
 
+    def password_hash(self, address=USER):
+        """The account's hash from etc/estafette/userdb (the userdb(8) source file)."""
+        with open(os.path.join(self.root, "etc", "estafette", "userdb")) as f:
+            for line in f:
+                name, _, fields = line.rstrip("\n").partition("\t")
+                if name == address:
+                    for field in fields.split("|"):
+                        if field.startswith("systempw="):
+                            return field[len("systempw="):]
+        raise SystemExit(f"bench: no password hash for {address} in estafette's userdb")
+
+    def env(self):
+        return dict(os.environ, ESTAFETTE_ROOT=self.root, ESTAFETTE_LOG="stderr",
+                    ESTAFETTE_BASE_PORT=str(self.base))
+
+    def pids(self):
+        """Every process of the instance (the sandbox and its descendants, and a
+        courierd started here with its modules)."""
+        got = descendants(self.proc.pid)
+        if self.courierd and self.courierd.poll() is None:
+            got |= descendants(self.courierd.pid)
+        return got
+
+    def courierd_pid(self):
+        path = os.path.join(self.root, "libexec", "estafette", "courierd")
+        for pid in self.pids():
+            if exe_of(pid) == path:
+                return pid
+        return None
+
+    def stop_courierd(self):
+        """Stop the queue runner (the sandbox's or ours): what is queued stays queued."""
+        if self.courierd and self.courierd.poll() is None:
+            stop_proc(self.courierd)
+            self.courierd = None
+            return
+        pid = self.courierd_pid()
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+            wait_gone(pid, "estafette courierd")
+        # its modules end when it closes their sockets
+        for _ in range(100):
+            if not any(exe_of(p).endswith(("/deliver-spawn", "/remote"))
+                       for p in self.pids()):
+                break
+            time.sleep(0.1)
+
+    def start_courierd(self):
+        """Start courierd as the sandbox does (it drops privileges itself)."""
+        log = open(self.courierd_log, "ab")
+        self.courierd = subprocess.Popen(
+            [os.path.join(self.root, "libexec", "estafette", "courierd")], env=self.env(),
+            stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        log.close()
+        return self.courierd
+
+    def queue_dir(self):
+        return os.path.join(self.root, "var", "spool", "estafette")
+
+    def queue_count(self):
+        return count_files(os.path.join(self.queue_dir(), "ctl"))
+
+    def clear_queue(self):
+        """Empty the queue (only while courierd is stopped)."""
+        for sub in ("ctl", "msg", "tmp"):
+            remove_files(os.path.join(self.queue_dir(), sub))
+
+    def sendmail(self, recipients, data, extra=()):
+        r = subprocess.run([os.path.join(self.root, "sbin", "sendmail"), "-i", *extra, "--",
+                            *recipients], input=data, env=self.env(),
+                           capture_output=True, timeout=TIMEOUT)
+        if r.returncode != 0:
+            raise SystemExit(f"bench: estafette sendmail failed: {r.stderr.decode()[-300:]}")
+
     def stop(self):
+        if self.courierd and self.courierd.poll() is None:
+            stop_proc(self.courierd)
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -235,7 +351,9 @@ class Dovecot:
     ports. The master runs as root (it must, to switch to the mail user); the mail
     processes run as nobody."""
 
-    def __init__(self, tmp, base):
+    def __init__(self, tmp, base, pwhash=None):
+        """pwhash: a crypt(3) hash for the passdb ({CRYPT}), e.g. estafette's own,
+        so that both verify the same password scheme; default {PLAIN}."""
         self.dir = os.path.join(tmp, "dovecot")
         os.makedirs(self.dir)
         self.pop3, self.imap = base + 200, base + 201
@@ -248,7 +366,8 @@ class Dovecot:
             os.makedirs(os.path.join(self.maildir, sub))
         chown_tree(self.home, self.uid, self.gid)
         with open(os.path.join(self.dir, "passwd"), "w") as f:
-            f.write(f"{USER}:{{PLAIN}}{PASSWORD}:{self.uid}:{self.gid}::{self.home}::\n")
+            pw = f"{{CRYPT}}{pwhash}" if pwhash else f"{{PLAIN}}{PASSWORD}"
+            f.write(f"{USER}:{pw}:{self.uid}:{self.gid}::{self.home}::\n")
         self.conf = os.path.join(self.dir, "dovecot.conf")
         d = self.dir
         with open(self.conf, "w") as f:
@@ -299,6 +418,9 @@ service pop3-login {{
             self.stop()
             raise
 
+    def pids(self):
+        return descendants(read_pid(os.path.join(self.dir, "run", "master.pid")))
+
     def stop(self):
         subprocess.run(["dovecot", "-c", self.conf, "stop"], stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
@@ -308,9 +430,10 @@ class Postfix:
     """Postfix from Debian: config_directory and queue_directory in TMP, smtpd on a
     loopback port, delivery by virtual(8) into a Maildir owned by nobody."""
 
-    def __init__(self, tmp, base):
+    def __init__(self, tmp, base, extra="", tag="postfix"):
+        """extra: more main.cf lines (e.g. to hold mail in the queue, or a relayhost)."""
         import pwd
-        self.dir = os.path.join(tmp, "postfix")
+        self.dir = os.path.join(tmp, tag)
         self.conf = os.path.join(self.dir, "etc")
         os.makedirs(self.conf)
         os.makedirs(os.path.join(self.dir, "queue"))
@@ -347,7 +470,7 @@ virtual_uid_maps = static:{self.uid}
 virtual_gid_maps = static:{self.gid}
 virtual_minimum_uid = 1
 smtpd_forbid_bare_newline = yes
-""")
+""" + extra)
         with open("/etc/postfix/master.cf") as f:
             lines = f.read().splitlines()
         out = [f"127.0.0.1:{self.smtp} inet n - n - - smtpd"]
@@ -366,6 +489,25 @@ smtpd_forbid_bare_newline = yes
         except SystemExit:
             self.stop()
             raise
+
+    def pids(self):
+        return descendants(read_pid(os.path.join(self.dir, "queue", "pid", "master.pid")))
+
+    def queue_count(self):
+        q = os.path.join(self.dir, "queue")
+        return sum(count_files(os.path.join(q, d))
+                   for d in ("maildrop", "incoming", "active", "deferred", "hold"))
+
+    def clear_queue(self):
+        """Empty the queue files (only while nothing picks them up: qmgr disabled)."""
+        for d in ("maildrop", "incoming", "active", "deferred", "hold", "defer", "bounce"):
+            remove_files(os.path.join(self.dir, "queue", d))
+
+    def sendmail(self, recipients, data, extra=()):
+        r = subprocess.run(["/usr/sbin/sendmail", "-C", self.conf, "-i", *extra, "--",
+                            *recipients], input=data, capture_output=True, timeout=TIMEOUT)
+        if r.returncode != 0:
+            raise SystemExit(f"bench: postfix sendmail failed: {r.stderr.decode()[-300:]}")
 
     def stop(self):
         subprocess.run(["postfix", "-c", self.conf, "stop"], stdout=subprocess.DEVNULL,
@@ -391,6 +533,132 @@ def chown_tree(top, uid, gid):
         os.chown(dirpath, uid, gid)
         for name in files:
             os.chown(os.path.join(dirpath, name), uid, gid)
+
+
+# -- processes and memory ---------------------------------------------------------
+
+def read_pid(path):
+    try:
+        with open(path) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def descendants(top):
+    """top and every process below it (from /proc, one pass)."""
+    if not top:
+        return set()
+    children = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(name))
+    out, todo = set(), [top]
+    while todo:
+        pid = todo.pop()
+        if pid not in out:
+            out.add(pid)
+            todo.extend(children.get(pid, []))
+    return out
+
+
+def exe_of(pid):
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return ""
+
+
+def pss_kib(pids):
+    """Sum of the proportional set sizes of pids (shared pages split among sharers)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            pass
+    return total
+
+
+def status_kib(pid, field):
+    """VmRSS, VmHWM, ... of pid in KiB (None if gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def wait_gone(pid, what, timeout=20.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return
+        except OSError:
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"bench: {what} (pid {pid}) did not stop within {timeout:.0f} s")
+
+
+def stop_proc(p):
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def count_files(top):
+    n = 0
+    for _, _, files in os.walk(top):
+        n += len(files)
+    return n
+
+
+def remove_files(top):
+    for dirpath, _, files in os.walk(top):
+        for name in files:
+            try:
+                os.unlink(os.path.join(dirpath, name))
+            except FileNotFoundError:
+                pass
+
+
+def wait_for(cond, what, timeout=600.0, step=0.01):
+    """Poll cond() until true; a bounded wait that names what it waited for."""
+    deadline = time.time() + timeout
+    while not cond():
+        if time.time() > deadline:
+            raise SystemExit(f"bench: timed out ({timeout:.0f} s) waiting for {what}")
+        time.sleep(step)
+
+
+def smtp_source(port, count, sessions, size, to=None):
+    """Postfix's smtp-source: count messages of size bytes over sessions concurrent
+    sessions, each kept open for its share of the messages (-d)."""
+    argv = ["smtp-source", "-d", "-s", str(sessions), "-m", str(count), "-l", str(size),
+            "-f", "sender@example.org", "-t", to or USER, "-M", "client.example.org",
+            f"127.0.0.1:{port}"]
+    r = subprocess.run(argv, capture_output=True, timeout=TIMEOUT * 20)
+    if r.returncode != 0 or r.stderr.strip():
+        raise SystemExit(f"bench: smtp-source to {port} failed: {r.stderr.decode()[-300:]}")
 
 
 # -- corpus ---------------------------------------------------------------------
@@ -461,6 +729,8 @@ class Conn:
 
 
 def main_guard(fn):
+    # a SIGTERM (timeout, make) still runs the suites' finally: every instance stopped
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
     try:
         fn()
     except KeyboardInterrupt:
