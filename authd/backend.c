@@ -20,6 +20,7 @@ const char *const backend_settings[] = {
 	"ldap.uri", "ldap.base", "ldap.filter", "ldap.binddn", "ldap.bindpw_file", "ldap.auth",
 	"ldap.timeout", "ldap.uid", "ldap.gid", "ldap.uid_attr", "ldap.gid_attr", "ldap.home_attr",
 	"ldap.maildir_attr", "ldap.quota_attr", "ldap.options_attr", "ldap.password_attr",
+	"ldap.scram_attr", "ldap.cram_attr",
 	"system.pam_service", "system.domain", "system.min_uid",
 	NULL,
 };
@@ -48,6 +49,8 @@ void backend_account_reset(struct backend_account *a)
 	buf_reset(&a->options);
 	wipe(&a->systempw);
 	wipe(&a->servicepw);
+	wipe(&a->scrampw);
+	wipe(&a->crampw);
 	a->uid = 0;
 	a->gid = 0;
 }
@@ -62,4 +65,6 @@ void backend_account_free(struct backend_account *a)
 	buf_free(&a->options);
 	buf_free(&a->systempw);
 	buf_free(&a->servicepw);
+	buf_free(&a->scrampw);
+	buf_free(&a->crampw);
 }

@@ -30,6 +30,8 @@ struct backend_account {
 	struct buf home, maildir, quota, options;
 	struct buf systempw;  /* stored hash for every service; empty = none */
 	struct buf servicepw; /* stored hash for the asked service only; wins if set */
+	struct buf scrampw;   /* SCRAM-SHA-256 keys (lib/scram.h); empty = none */
+	struct buf crampw;    /* CRAM-MD5 secret (lib/crammd5.h); empty = none */
 };
 
 struct backend;

@@ -27,20 +27,21 @@ struct backend {
 	int compare;           /* ldap.auth = compare */
 	uint64_t timeout_s;
 	uint64_t uid, gid;     /* defaults when the entry has no id attributes */
-	const char *attr[7];   /* uid gid home maildir quota options password */
-	char *attr_store[7];
+	const char *attr[9];   /* uid gid home maildir quota options password scram cram */
+	char *attr_store[9];
 	struct buf dn;         /* DN of the entry the last lookup found */
 	struct buf dn_user;    /* ... and for which user */
 };
 
-enum { A_UID, A_GID, A_HOME, A_MAILDIR, A_QUOTA, A_OPTIONS, A_PASSWORD, A_COUNT };
+enum { A_UID, A_GID, A_HOME, A_MAILDIR, A_QUOTA, A_OPTIONS, A_PASSWORD, A_SCRAM, A_CRAM, A_COUNT };
 
 static const char *const attr_setting[A_COUNT] = {
 	"ldap.uid_attr", "ldap.gid_attr", "ldap.home_attr", "ldap.maildir_attr",
-	"ldap.quota_attr", "ldap.options_attr", "ldap.password_attr",
+	"ldap.quota_attr", "ldap.options_attr", "ldap.password_attr", "ldap.scram_attr",
+	"ldap.cram_attr",
 };
 static const char *const attr_default[A_COUNT] = {
-	"uidNumber", "gidNumber", "homeDirectory", "mailMessageStore", "", "", "userPassword",
+	"uidNumber", "gidNumber", "homeDirectory", "mailMessageStore", "", "", "userPassword", "", "",
 };
 
 static char *setting(const struct config_env *conf, const char *name, const char *def)
@@ -229,7 +230,7 @@ static int fill_account(struct backend *be, LDAP *ld, LDAPMessage *e, const char
 			struct backend_account *out, struct buf *err)
 {
 	struct buf *dest[A_COUNT] = { NULL, NULL, &out->home, &out->maildir, &out->quota,
-				      &out->options, &out->systempw };
+				      &out->options, &out->systempw, &out->scrampw, &out->crampw };
 	struct buf idv = BUF_INIT;
 	uint64_t uid = 0, gid = 0;
 	int bad = 0;

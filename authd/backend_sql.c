@@ -174,6 +174,8 @@ int sql_set_column(struct backend_account *out, const char *column, const char *
 		{ "quota", offsetof(struct backend_account, quota) },
 		{ "options", offsetof(struct backend_account, options) },
 		{ "password", offsetof(struct backend_account, systempw) },
+		{ "scram", offsetof(struct backend_account, scrampw) },
+		{ "cram", offsetof(struct backend_account, crampw) },
 	};
 	if (strcmp(column, "uid") == 0 || strcmp(column, "gid") == 0) {
 		unsigned long n;

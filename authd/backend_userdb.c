@@ -105,6 +105,8 @@ static int udb_fill(const char *key, size_t klen, const char *rec, size_t len,
 	copy_field(rec, len, "quota", &out->quota);
 	copy_field(rec, len, "options", &out->options);
 	copy_field(rec, len, "systempw", &out->systempw);
+	copy_field(rec, len, "scram-sha-256pw", &out->scrampw);
+	copy_field(rec, len, "cram-md5pw", &out->crampw);
 	if (service && strlen(service) <= 32) {
 		char name[40];
 		size_t sl = strlen(service);

@@ -25,9 +25,12 @@
 #include "passwd.h"
 #include "paths.h"
 #include "priv.h"
+#include "protocol.h"
 #include "ticket.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -50,7 +53,7 @@ static const char *const default_allowed =
 
 static const char *const known_settings[] = {
 	"backends", "fail_delay_ms", "timeout", "max_connections", "max_user_failures",
-	"max_ip_failures", "failure_window", "user", "allow_users",
+	"max_ip_failures", "failure_window", "user", "allow_users", "mechanisms",
 };
 
 static volatile sig_atomic_t got_term, got_chld;
@@ -135,6 +138,21 @@ static void open_backends(struct authd *d, const struct config_env *env)
 	buf_free(&err);
 }
 
+/* "mechanisms": the SASL mechanisms MECHS offers and SASL accepts. */
+static void read_mechanisms(struct authd *d, const struct config_env *env)
+{
+	const char *list;
+	config_env_string(env, "mechanisms", "PLAIN LOGIN", &list);
+	char *copy = xstrdup(list), *save = NULL;
+	for (char *n = strtok_r(copy, " ,", &save); n; n = strtok_r(NULL, " ,", &save)) {
+		int m = protocol_mech_find(n, strlen(n));
+		if (m < 0)
+			log_fatal(EX_CONFIG, "authd.conf: mechanisms: unknown mechanism %s", n);
+		d->mechs |= 1u << m;
+	}
+	free(copy);
+}
+
 static void read_config(struct authd *d, struct config_env *env)
 {
 	struct buf err = BUF_INIT;
@@ -155,6 +173,7 @@ static void read_config(struct authd *d, struct config_env *env)
 	get_u64(env, "max_user_failures", 10, 0, 1000000, CONFIG_UNIT_NONE, &d->max_user_failures);
 	get_u64(env, "max_ip_failures", 30, 0, 1000000, CONFIG_UNIT_NONE, &d->max_ip_failures);
 	get_u64(env, "failure_window", 900, 1, 86400, CONFIG_UNIT_DURATION, &d->failure_window_s);
+	read_mechanisms(d, env);
 	buf_free(&err);
 }
 
@@ -190,6 +209,20 @@ static void make_dummy_hash(struct authd *d)
 	if (passwd_hash("authd: no such account", 22, PASSWD_DEFAULT, &h) < 0)
 		log_fatal(EX_TEMPFAIL, "cannot hash: %s", strerror(errno));
 	d->dummy_hash = buf_detach(&h);
+}
+
+/* The host name in CRAM-MD5 challenges, and the secret behind unknown users'
+ * SCRAM salts: from the ticket key when there is one, so that a user's fake
+ * salt stays the same across restarts like a real one. */
+static void make_sasl_secrets(struct authd *d)
+{
+	if (gethostname(d->hostname, sizeof d->hostname - 1) < 0 || d->hostname[0] == '\0')
+		memcpy(d->hostname, "localhost", 10);
+	d->hostname[sizeof d->hostname - 1] = '\0';
+	if (d->ticket_key.len == 0 || EVP_Digest(d->ticket_key.data, d->ticket_key.len,
+						  d->fake_secret, NULL, EVP_sha256(), NULL) != 1)
+		if (RAND_bytes(d->fake_secret, sizeof d->fake_secret) != 1)
+			log_fatal(EX_TEMPFAIL, "no random bytes");
 }
 
 static void set_signals(void)
@@ -341,6 +374,7 @@ int main(int argc, char **argv)
 	allow_uid(d.self_uid);
 	open_backends(&d, &env);
 	make_dummy_hash(&d);
+	make_sasl_secrets(&d);
 	if (failures_init(&err) < 0)
 		log_fatal(EX_TEMPFAIL, "%s", buf_cstr(&err));
 	log_info("listening on %s (%zu backends, %llu connections at most)", buf_cstr(&path),

@@ -28,6 +28,22 @@ void request_free(struct request *r)
 	buf_free(&r->ip);
 	wipe(&r->pass);
 	wipe(&r->newpass);
+	wipe(&r->data);
+}
+
+static const char *const mech_names[MECH_COUNT] = { "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256" };
+
+const char *protocol_mech_name(enum auth_mech m)
+{
+	return mech_names[m];
+}
+
+int protocol_mech_find(const char *name, size_t len)
+{
+	for (int i = 0; i < MECH_COUNT; i++)
+		if (strlen(mech_names[i]) == len && strncasecmp(mech_names[i], name, len) == 0)
+			return i;
+	return -1;
 }
 
 struct token {
@@ -107,25 +123,30 @@ static int check_user(const struct buf *b)
 	return 0;
 }
 
+int protocol_parse_plain(const struct buf *raw, struct buf *user, struct buf *pass)
+{
+	if (raw->len == 0)
+		return -1;
+	const char *z = raw->data, *end = raw->data + raw->len;
+	const char *n1 = memchr(z, '\0', raw->len);
+	const char *n2 = n1 ? memchr(n1 + 1, '\0', (size_t)(end - n1 - 1)) : NULL;
+	if (n2 == NULL)
+		return -1;
+	buf_set(user, n1 + 1, (size_t)(n2 - n1 - 1));
+	buf_set(pass, n2 + 1, (size_t)(end - n2 - 1));
+	size_t zl = (size_t)(n1 - z);
+	if (zl && (zl != user->len || memcmp(z, user->data, zl) != 0))
+		return -1; /* no proxy authorisation */
+	return check_user(user) == 0 && check_secret(pass, PASSWD_MAX) == 0 ? 0 : -1;
+}
+
 /* PLAIN: authzid NUL authcid NUL password; authzid empty or = authcid. */
 static int parse_plain(struct request *r, const struct token *t)
 {
 	struct buf raw = BUF_INIT;
 	int rc = -1;
-	if (decode_b64(&raw, t) < 0 || raw.len == 0)
-		goto out;
-	const char *z = raw.data, *end = raw.data + raw.len;
-	const char *n1 = memchr(z, '\0', raw.len);
-	const char *n2 = n1 ? memchr(n1 + 1, '\0', (size_t)(end - n1 - 1)) : NULL;
-	if (n2 == NULL)
-		goto out;
-	buf_set(&r->user, n1 + 1, (size_t)(n2 - n1 - 1));
-	buf_set(&r->pass, n2 + 1, (size_t)(end - n2 - 1));
-	size_t zl = (size_t)(n1 - z);
-	if (zl && (zl != r->user.len || memcmp(z, r->user.data, zl) != 0))
-		goto out; /* no proxy authorisation */
-	rc = check_user(&r->user) == 0 && check_secret(&r->pass, PASSWD_MAX) == 0 ? 0 : -1;
-out:
+	if (decode_b64(&raw, t) == 0)
+		rc = protocol_parse_plain(&raw, &r->user, &r->pass);
 	wipe(&raw);
 	return rc;
 }
@@ -167,6 +188,45 @@ static int is_word(const struct token *t, const char *w)
 	return t->len == strlen(w) && strncasecmp(t->p, w, t->len) == 0;
 }
 
+/* SASL data: base64 (bounded), "=" for empty. */
+static int parse_sasl_data(struct request *r, const struct token *t)
+{
+	if (t->len > 4 * ((PROTO_MAX_SASL_DATA + 2) / 3) || decode_b64(&r->data, t) < 0)
+		return -1;
+	return r->data.len <= PROTO_MAX_SASL_DATA ? 0 : -1;
+}
+
+/* SASL service mech ip [data] */
+static int parse_sasl(struct request *r, const struct token *t, size_t n, const char **why)
+{
+	*why = "usage: SASL service mechanism ip [data]";
+	if (n < 4 || n > 5 || parse_service(&r->service, &t[1]) < 0 || parse_ip(&r->ip, &t[3]) < 0)
+		return -1;
+	int m = protocol_mech_find(t[2].p, t[2].len);
+	if (m < 0) {
+		*why = "unknown mechanism";
+		return -1;
+	}
+	r->mech = (enum auth_mech)m;
+	r->has_data = n == 5;
+	*why = "malformed SASL data";
+	return n == 5 ? parse_sasl_data(r, &t[4]) : 0;
+}
+
+/* STEP data | STEP * */
+static int parse_step(struct request *r, const struct token *t, size_t n, const char **why)
+{
+	*why = "usage: STEP data|*";
+	if (n != 2)
+		return -1;
+	if (t[1].len == 1 && t[1].p[0] == '*') {
+		r->cancel = 1;
+		return 0;
+	}
+	*why = "malformed SASL data";
+	return parse_sasl_data(r, &t[1]);
+}
+
 int protocol_parse(const char *line, size_t len, struct request *r, const char **why)
 {
 	struct token t[MAX_TOKENS];
@@ -194,6 +254,19 @@ int protocol_parse(const char *line, size_t len, struct request *r, const char *
 	if (is_word(&t[0], "PASSWD")) {
 		r->type = REQ_PASSWD;
 		return parse_passwd(r, t, n, why);
+	}
+	if (is_word(&t[0], "MECHS")) {
+		r->type = REQ_MECHS;
+		*why = "usage: MECHS service";
+		return n == 2 ? parse_service(&r->service, &t[1]) : -1;
+	}
+	if (is_word(&t[0], "SASL")) {
+		r->type = REQ_SASL;
+		return parse_sasl(r, t, n, why);
+	}
+	if (is_word(&t[0], "STEP")) {
+		r->type = REQ_STEP;
+		return parse_step(r, t, n, why);
 	}
 	*why = "unknown command";
 	return -1;

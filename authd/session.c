@@ -4,8 +4,8 @@
  * parsed strictly (protocol.c), credentials are never logged, a failed AUTH is
  * answered only after the configured delay (this process sleeps, nobody else
  * waits), and failures are counted per user and per IP (failures.c). */
-#include "authd.h"
-#include "backend.h"
+#include "session.h"
+#include "exchange.h"
 #include "failures.h"
 #include "io.h"
 #include "log.h"
@@ -18,14 +18,6 @@
 #include <string.h>
 #include <time.h>
 
-struct session {
-	const struct authd *d;
-	struct io *io;
-	uid_t peer;
-	struct buf out;
-	struct buf fkey; /* the user as counted for failures: lowercased, so case cannot evade */
-};
-
 static void sleep_ms(uint64_t ms)
 {
 	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
@@ -33,8 +25,7 @@ static void sleep_ms(uint64_t ms)
 		;
 }
 
-/* Ask the backends in order. BACKEND_FOUND with *which set, NOTFOUND, ERROR. */
-static int find_account(const struct authd *d, const char *service, const char *user,
+int session_find_account(const struct authd *d, const char *service, const char *user,
 			struct backend_account *a, size_t *which, struct buf *err)
 {
 	for (size_t i = 0; i < d->nbackends; i++) {
@@ -56,7 +47,7 @@ static void do_lookup(struct session *s, struct request *r)
 	struct buf err = BUF_INIT;
 	size_t which;
 	memset(&a, 0, sizeof a);
-	int res = find_account(s->d, buf_cstr(&r->service), buf_cstr(&r->user), &a, &which, &err);
+	int res = session_find_account(s->d, buf_cstr(&r->service), buf_cstr(&r->user), &a, &which, &err);
 	if (res == BACKEND_FOUND)
 		protocol_format_account(&s->out, "OK", &a);
 	else if (res == BACKEND_NOTFOUND)
@@ -90,47 +81,53 @@ static int service_disabled(const struct backend_account *a, const char *service
 	return account_has_option(&tmp, opt);
 }
 
-/* Outcome of an AUTH, for the reply and the log. */
-struct verdict {
-	const char *status;  /* OK, NO, TEMPFAIL */
-	const char *reason;  /* for the log: ok, badpass, nouser, ratelimit, disabled, backend */
-};
+int session_rate_limited(struct session *s, const struct buf *user, const struct buf *ip)
+{
+	const struct authd *d = s->d;
+	buf_set(&s->fkey, user->data, user->len);
+	for (size_t i = 0; i < s->fkey.len; i++)
+		if (s->fkey.data[i] >= 'A' && s->fkey.data[i] <= 'Z')
+			s->fkey.data[i] = (char)(s->fkey.data[i] - 'A' + 'a');
+	return failures_over("user", s->fkey.data, s->fkey.len, (unsigned)d->max_user_failures,
+			     (unsigned)d->failure_window_s) ||
+	       (!buf_eq_str(ip, "-") && failures_over("ip", ip->data, ip->len,
+						      (unsigned)d->max_ip_failures,
+						      (unsigned)d->failure_window_s));
+}
+
+struct verdict session_verdict(int res, int ok, const struct backend_account *a,
+			       const char *service)
+{
+	if (res == BACKEND_ERROR || (res == BACKEND_FOUND && ok < 0))
+		return (struct verdict){ "TEMPFAIL", "backend" };
+	if (res == BACKEND_NOTFOUND)
+		return (struct verdict){ "NO", "nouser" };
+	if (!ok)
+		return (struct verdict){ "NO", "badpass" };
+	if (service_disabled(a, service))
+		return (struct verdict){ "NO", "disabled" };
+	return (struct verdict){ "OK", "ok" };
+}
 
 static struct verdict authenticate(struct session *s, struct request *r, struct backend_account *a)
 {
 	const struct authd *d = s->d;
 	const char *svc = buf_cstr(&r->service), *user = buf_cstr(&r->user);
 	struct buf err = BUF_INIT;
-	struct verdict v = { "NO", "badpass" };
-	size_t which;
-	if (failures_over("user", s->fkey.data, s->fkey.len, (unsigned)d->max_user_failures,
-			  (unsigned)d->failure_window_s) ||
-	    (!buf_eq_str(&r->ip, "-") &&
-	     failures_over("ip", r->ip.data, r->ip.len, (unsigned)d->max_ip_failures,
-			   (unsigned)d->failure_window_s))) {
-		v.reason = "ratelimit";
-		goto out;
-	}
-	int res = find_account(d, svc, user, a, &which, &err);
-	if (res == BACKEND_ERROR) {
-		v = (struct verdict){ "TEMPFAIL", "backend" };
-	} else if (res == BACKEND_NOTFOUND) {
+	size_t which = 0;
+	int ok = 0;
+	if (session_rate_limited(s, &r->user, &r->ip))
+		return (struct verdict){ "NO", "ratelimit" };
+	int res = session_find_account(d, svc, user, a, &which, &err);
+	if (res == BACKEND_NOTFOUND) {
 		passwd_verify(r->pass.data, r->pass.len, d->dummy_hash); /* same time as a real check */
-		v.reason = "nouser";
-	} else {
-		int ok = check_password(d, which, svc, a, &r->pass, &err);
-		if (ok < 0) {
+	} else if (res == BACKEND_FOUND) {
+		ok = check_password(d, which, svc, a, &r->pass, &err);
+		if (ok < 0)
 			log_error("backend %s: %s", d->ops[which]->name, buf_cstr(&err));
-			v = (struct verdict){ "TEMPFAIL", "backend" };
-		} else if (ok && service_disabled(a, svc)) {
-			v.reason = "disabled";
-		} else if (ok) {
-			v = (struct verdict){ "OK", "ok" };
-		}
 	}
-out:
 	buf_free(&err);
-	return v;
+	return session_verdict(res, ok, a, svc);
 }
 
 /* Replace the OK line's LF with " expires=T ticket=MAC" and LF (auth-exec(8)). */
@@ -157,39 +154,40 @@ static void add_ticket(struct session *s, const char *service, const struct back
 	buf_free(&mac);
 }
 
-static void do_auth(struct session *s, struct request *r)
+void session_auth_reply(struct session *s, const char *service, const char *user,
+			const struct buf *ip, struct verdict v, const struct backend_account *a)
 {
 	const struct authd *d = s->d;
-	struct backend_account a;
-	memset(&a, 0, sizeof a);
-	buf_set(&s->fkey, r->user.data, r->user.len);
-	for (size_t i = 0; i < s->fkey.len; i++)
-		if (s->fkey.data[i] >= 'A' && s->fkey.data[i] <= 'Z')
-			s->fkey.data[i] = (char)(s->fkey.data[i] - 'A' + 'a');
-	struct verdict v = authenticate(s, r, &a);
 	unsigned window = (unsigned)d->failure_window_s;
+	const char *ipstr = buf_cstr((struct buf *)ip);
 	if (strcmp(v.status, "OK") == 0) {
 		failures_clear("user", s->fkey.data, s->fkey.len);
-		protocol_format_account(&s->out, "OK", &a);
-		add_ticket(s, buf_cstr(&r->service), &a);
-		log_info("auth ok service=%s user=%s ip=%s", buf_cstr(&r->service),
-			 buf_cstr(&r->user), buf_cstr(&r->ip));
-	} else {
-		if (strcmp(v.status, "NO") == 0 && strcmp(v.reason, "ratelimit") != 0) {
-			failures_add("user", s->fkey.data, s->fkey.len, window);
-			if (!buf_eq_str(&r->ip, "-"))
-				failures_add("ip", r->ip.data, r->ip.len, window);
-		}
-		log_info("auth fail service=%s user=%s ip=%s reason=%s", buf_cstr(&r->service),
-			 buf_cstr(&r->user), buf_cstr(&r->ip), v.reason);
-		if (strcmp(v.status, "NO") == 0) {
-			sleep_ms(d->fail_delay_ms);
-			protocol_format_status(&s->out, "NO", strcmp(v.reason, "disabled") == 0
-				? "service disabled for this account" : "authentication failed");
-		} else {
-			protocol_format_status(&s->out, "TEMPFAIL", "account database unavailable");
-		}
+		protocol_format_account(&s->out, "OK", a);
+		add_ticket(s, service, a);
+		log_info("auth ok service=%s user=%s ip=%s", service, user, ipstr);
+		return;
 	}
+	if (strcmp(v.status, "NO") == 0 && strcmp(v.reason, "ratelimit") != 0) {
+		failures_add("user", s->fkey.data, s->fkey.len, window);
+		if (!buf_eq_str(ip, "-"))
+			failures_add("ip", ip->data, ip->len, window);
+	}
+	log_info("auth fail service=%s user=%s ip=%s reason=%s", service, user, ipstr, v.reason);
+	if (strcmp(v.status, "NO") == 0) {
+		sleep_ms(d->fail_delay_ms);
+		protocol_format_status(&s->out, "NO", strcmp(v.reason, "disabled") == 0
+			? "service disabled for this account" : "authentication failed");
+	} else {
+		protocol_format_status(&s->out, "TEMPFAIL", "account database unavailable");
+	}
+}
+
+void session_auth(struct session *s, struct request *r)
+{
+	struct backend_account a;
+	memset(&a, 0, sizeof a);
+	struct verdict v = authenticate(s, r, &a);
+	session_auth_reply(s, buf_cstr(&r->service), buf_cstr(&r->user), &r->ip, v, &a);
 	backend_account_free(&a);
 }
 
@@ -245,10 +243,21 @@ static int handle(struct session *s, const struct buf *line)
 		log_warn("bad request from uid %lu: %s", (unsigned long)s->peer, why);
 		protocol_format_status(&s->out, "BAD", why);
 		rc = -1;
+	} else if (r.type != REQ_STEP && r.type != REQ_SASL && s->x) {
+		exchange_end(s); /* another request abandons the exchange */
+	}
+	if (rc < 0) {
+		/* answered BAD above */
 	} else if (r.type == REQ_LOOKUP) {
 		do_lookup(s, &r);
 	} else if (r.type == REQ_AUTH) {
-		do_auth(s, &r);
+		session_auth(s, &r);
+	} else if (r.type == REQ_MECHS) {
+		exchange_mechs(s);
+	} else if (r.type == REQ_SASL) {
+		exchange_start(s, &r);
+	} else if (r.type == REQ_STEP) {
+		exchange_step(s, &r);
 	} else if (r.type == REQ_ENUM) {
 		do_enum(s);
 	} else {
@@ -260,7 +269,7 @@ static int handle(struct session *s, const struct buf *line)
 
 void session_serve(const struct authd *d, int fd, uid_t peer_uid)
 {
-	struct session s = { d, io_new(fd, fd), peer_uid, BUF_INIT, BUF_INIT };
+	struct session s = { d, io_new(fd, fd), peer_uid, BUF_INIT, BUF_INIT, NULL };
 	struct buf line = BUF_INIT;
 	if (s.io == NULL)
 		return;
@@ -292,5 +301,6 @@ void session_serve(const struct authd *d, int fd, uid_t peer_uid)
 	buf_free(&line);
 	buf_free(&s.out);
 	buf_free(&s.fkey);
+	exchange_end(&s);
 	io_free(s.io);
 }

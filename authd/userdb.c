@@ -3,7 +3,8 @@
  *   userdb [--root DIR] [-f FILE] ADDRESS set NAME=VALUE...
  *   userdb [--root DIR] [-f FILE] ADDRESS unset NAME...
  *   userdb [--root DIR] [-f FILE] ADDRESS del
- *   userdb [--root DIR] [-f FILE] ADDRESS passwd [-y|-b|-6]   (password on stdin)
+ *   userdb [--root DIR] [-f FILE] ADDRESS passwd [-y|-b|-6] [-s] [-c]   (password on stdin;
+ *          -s, -c also store SCRAM-SHA-256 keys and a CRAM-MD5 secret)
  *   userdb [--root DIR] [-f FILE] list
  *   userdb [--root DIR] [-f FILE] compile
  *
@@ -17,6 +18,8 @@
 #include "buf.h"
 #include "file.h"
 #include "passwd.h"
+#include "scram.h"
+#include "crammd5.h"
 #include "paths.h"
 #include "udb.h"
 #include "userdb_cdb.h"
@@ -65,7 +68,7 @@ static _Noreturn void usage(void)
 	fputs("usage: userdb [--root DIR] [-f FILE] ADDRESS set NAME=VALUE...\n"
 	      "       userdb [--root DIR] [-f FILE] ADDRESS unset NAME...\n"
 	      "       userdb [--root DIR] [-f FILE] ADDRESS del\n"
-	      "       userdb [--root DIR] [-f FILE] ADDRESS passwd [-y|-b|-6]\n"
+	      "       userdb [--root DIR] [-f FILE] ADDRESS passwd [-y|-b|-6] [-s] [-c]\n"
 	      "       userdb [--root DIR] [-f FILE] list | compile\n", stderr);
 	exit(2);
 }
@@ -332,16 +335,54 @@ static size_t read_password(char *pw, size_t cap)
 	return len;
 }
 
-static int cmd_passwd(struct db *db, const char *addr, int argc, char **argv)
+/* passwd's options: -y -b -6 pick the crypt scheme, -s and -c add SCRAM and CRAM-MD5 secrets. */
+static enum passwd_scheme passwd_options(int argc, char **argv, int *scram, int *cram)
 {
 	enum passwd_scheme scheme = PASSWD_DEFAULT;
-	if (argc > 1)
-		usage();
-	if (argc == 1 && (argv[0][0] != '-' || argv[0][1] == '\0' || argv[0][2] != '\0'))
-		usage();
-	if (argc == 1)
-		scheme = argv[0][1] == 'b' ? PASSWD_BCRYPT : argv[0][1] == '6' ? PASSWD_SHA512_CRYPT
-			 : argv[0][1] == 'y' ? PASSWD_YESCRYPT : (usage(), PASSWD_DEFAULT);
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] != '-' || a[1] == '\0' || a[2] != '\0' || !strchr("yb6sc", a[1]))
+			usage();
+		if (a[1] == 's' || a[1] == 'c')
+			*(a[1] == 's' ? scram : cram) = 1;
+		else
+			scheme = a[1] == 'b' ? PASSWD_BCRYPT : a[1] == '6' ? PASSWD_SHA512_CRYPT
+									 : PASSWD_YESCRYPT;
+	}
+	return scheme;
+}
+
+/* Set or (when not asked for) remove the mechanism secrets: a secret left
+ * from the old password would still let it in. */
+static void set_secrets(struct fields *f, const char *pw, size_t len, int scram, int cram)
+{
+	struct buf v = BUF_INIT;
+	struct scram_keys k;
+	if (scram && scram_keys_make(pw, len, SCRAM_ITER_DEFAULT, &k) < 0)
+		die("%s", "cannot make the SCRAM keys");
+	if (scram) {
+		scram_keys_format(&k, &v);
+		fields_set(f, "scram-sha-256pw", 15, v.data, v.len);
+		explicit_bzero(&k, sizeof k);
+	} else {
+		fields_unset(f, "scram-sha-256pw");
+	}
+	buf_reset(&v);
+	if (cram && crammd5_secret_make(pw, len, &v) < 0)
+		die("%s", "cannot make the CRAM-MD5 secret");
+	if (cram)
+		fields_set(f, "cram-md5pw", 10, v.data, v.len);
+	else
+		fields_unset(f, "cram-md5pw");
+	if (v.data)
+		explicit_bzero(v.data, v.cap);
+	buf_free(&v);
+}
+
+static int cmd_passwd(struct db *db, const char *addr, int argc, char **argv)
+{
+	int scram = 0, cram = 0;
+	enum passwd_scheme scheme = passwd_options(argc, argv, &scram, &cram);
 	size_t at = db_find(db, addr);
 	if (at == db->n)
 		die("no such account (create it with set first): %s", addr);
@@ -352,12 +393,13 @@ static int cmd_passwd(struct db *db, const char *addr, int argc, char **argv)
 		die("%s", why);
 	struct buf hash = BUF_INIT;
 	int r = passwd_hash(pw, len, scheme, &hash);
-	explicit_bzero(pw, sizeof pw);
 	if (r < 0)
 		die("cannot hash the password: %s", strerror(errno));
 	struct fields f;
 	load_fields(db, at, &f);
 	fields_set(&f, "systempw", 8, hash.data, hash.len);
+	set_secrets(&f, pw, len, scram, cram);
+	explicit_bzero(pw, sizeof pw);
 	db_put(db, at, addr, &f);
 	fields_free(&f);
 	buf_free(&hash);

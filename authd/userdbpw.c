@@ -1,15 +1,19 @@
 /* userdbpw: read a password on standard input, print its crypt(3) hash.
  *
- *   userdbpw [-y | -b | -6]
+ *   userdbpw [-y | -b | -6 | -s | -c]
  *
  * In the Courier tradition, for pasting into a userdb file. From a terminal
  * the password is asked twice with echo off; from a pipe one line is read.
- * -y yescrypt (default), -b bcrypt, -6 sha512-crypt. Exit 0 with the hash on
- * standard output, or 1 with a message on standard error.
+ * -y yescrypt (default), -b bcrypt, -6 sha512-crypt; -s prints SCRAM-SHA-256
+ * keys ({SCRAM-SHA-256}..., for scram-sha-256pw or an SQL/LDAP scram field)
+ * and -c a CRAM-MD5 secret ({CRAM-MD5}..., for cram-md5pw). Exit 0 with the
+ * result on standard output, or 1 with a message on standard error.
  *
  * Trusts nothing on standard input (bounded to PASSWD_MAX bytes, no NUL).
  * Needs no privileges and runs as whoever calls it. See userdbpw(8). */
 #include "passwd.h"
+#include "crammd5.h"
+#include "scram.h"
 #include "buf.h"
 
 #include <errno.h>
@@ -116,18 +120,24 @@ static size_t read_password(char *pw, char *again, size_t cap)
 
 static _Noreturn void usage(void)
 {
-	fputs("usage: " PROG " [-y | -b | -6]\n"
-	      "  -y  yescrypt (default)\n  -b  bcrypt\n  -6  sha512-crypt\n",
+	fputs("usage: " PROG " [-y | -b | -6 | -s | -c]\n"
+	      "  -y  yescrypt (default)\n  -b  bcrypt\n  -6  sha512-crypt\n"
+	      "  -s  SCRAM-SHA-256 keys\n  -c  CRAM-MD5 secret\n",
 	      stderr);
 	exit(1);
 }
+
+/* -s or -c: not a crypt scheme but a mechanism secret. */
+static int mech_secret;
 
 static enum passwd_scheme parse_args(int argc, char **argv)
 {
 	enum passwd_scheme scheme = PASSWD_DEFAULT;
 	int c;
-	while ((c = getopt(argc, argv, "yb6")) != -1) {
-		if (c == 'y')
+	while ((c = getopt(argc, argv, "yb6sc")) != -1) {
+		if (c == 's' || c == 'c')
+			mech_secret = c;
+		else if (c == 'y')
 			scheme = PASSWD_YESCRYPT;
 		else if (c == 'b')
 			scheme = PASSWD_BCRYPT;
@@ -141,6 +151,20 @@ static enum passwd_scheme parse_args(int argc, char **argv)
 	return scheme;
 }
 
+static int make(const char *pw, size_t len, enum passwd_scheme scheme, struct buf *out)
+{
+	struct scram_keys k;
+	if (mech_secret == 'c')
+		return crammd5_secret_make(pw, len, out);
+	if (mech_secret != 's')
+		return passwd_hash(pw, len, scheme, out);
+	if (scram_keys_make(pw, len, SCRAM_ITER_DEFAULT, &k) < 0)
+		return -1;
+	scram_keys_format(&k, out);
+	explicit_bzero(&k, sizeof k);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	enum passwd_scheme scheme = parse_args(argc, argv);
@@ -152,7 +176,7 @@ int main(int argc, char **argv)
 	const char *why = passwd_check_input(pw, len, scheme);
 	if (why != NULL)
 		die(why);
-	int r = passwd_hash(pw, len, scheme, &hash);
+	int r = make(pw, len, scheme, &hash);
 	explicit_bzero(pw, sizeof pw);
 	if (r < 0) {
 		fprintf(stderr, PROG ": cannot hash the password: %s\n", strerror(errno));
