@@ -275,7 +275,7 @@ static void read_settings(struct state *s, struct buf *cert, struct buf *key)
 	    config_env_check(&env, known_settings, &err) < 0 ||
 	    config_env_bool(&env, "plaintext_auth", 1, &s->plaintext_ok, &err) < 0)
 		log_fatal(EX_CONFIG, "%s", buf_cstr(&err));
-	config_env_string(&env, "uidl", "maildir", &v);
+	config_env_string(&env, "uidl", "imap", &v);
 	if (strcmp(v, "maildir") != 0 && strcmp(v, "imap") != 0)
 		log_fatal(EX_CONFIG, "pop3d.conf: uidl must be maildir or imap, not %s", v);
 	login_tls_files(&env, "pop3d.pem", cert, key);

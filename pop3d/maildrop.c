@@ -263,7 +263,7 @@ int maildrop_use_imap_uids(struct maildrop *md, const char *path, struct buf *er
 	struct disk_msg *d = NULL;
 	size_t nd = 0;
 	uint32_t validity = 0, next = 0;
-	int rc = folder_scan(path, &validity, &next, &d, &nd);
+	int rc = folder_scan_flags(path, FOLDER_SCAN_KEEP_NEW, &validity, &next, &d, &nd);
 	folder_unlock(lock);
 	if (rc < 0) {
 		buf_error(err, "%s: uidlist: %s", path, strerror(errno));

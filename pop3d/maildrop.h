@@ -5,9 +5,9 @@
  * and cur/ without moving anything, so a login on a large fresh maildrop
  * costs two readdirs and a sort. Sizes are the wire sizes (LF counted as
  * CRLF): the ,W= field of the name when present, else counted from the file
- * once, when first asked. UIDLs are the unique part of the name (before ':'
- * and ','), stable for as long as the file exists (Courier-compatible), or
- * imapd's UIDVALIDITY.UID with maildrop_use_imap_uids. Deletions are only
+ * once, when first asked. UIDLs are imapd's UIDVALIDITY.UID with
+ * maildrop_use_imap_uids, else the unique part of the name (before ':' and
+ * ','), stable for as long as the file exists (Courier-compatible). Deletions are only
  * marks until maildrop_update (the UPDATE state). Trusts nothing in the
  * Maildir: names are bounded and files opened without following symlinks. */
 #ifndef ESTAFETTE_POP3D_MAILDROP_H
@@ -46,9 +46,11 @@ int maildrop_open(struct maildrop *md, const char *path, struct buf *err);
 void maildrop_close(struct maildrop *md);
 
 /* After maildrop_open: take imapd's UIDs (lib/uidlist, under the folder's
- * lock, assigning UIDs to new messages the way imapd does; this moves new/ to
- * cur/), so that UIDLs are "UIDVALIDITY.UID" as seen over IMAP. A message
- * that vanished meanwhile keeps its name UIDL. 0, or -1 with *err. */
+ * lock, assigning the next UIDs to messages no IMAP session has seen, keyed
+ * by base name and without moving new/ to cur/: imapd keeps them and still
+ * reports those messages recent), so that UIDLs are "UIDVALIDITY.UID" as seen
+ * over IMAP. A message that vanished meanwhile keeps its name UIDL. 0, or -1
+ * with *err. */
 int maildrop_use_imap_uids(struct maildrop *md, const char *path, struct buf *err);
 
 /* Wire size of message i (0-based); -1 if it cannot be read. */

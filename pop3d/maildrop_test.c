@@ -193,12 +193,15 @@ TEST(maildrop_imap_uids_shared_with_imapd)
 	maildrop_uidl(&md, 1, &u2);
 	CHECK(strchr(buf_cstr(&u), '.') != NULL);
 	CHECK(strcmp(buf_cstr(&u), buf_cstr(&u2)) != 0);
-	/* the message moved to cur/ by the scan is still readable */
+	/* numbered where it lies: nothing renamed */
+	CHECK_STR(md.m[0].name, "new/1000000001.M1P1.h,S=2");
+	CHECK_INT(count("new"), 1);
 	int fd = maildrop_open_msg(&md, 0);
 	CHECK(fd >= 0);
 	close(fd);
 	maildrop_close(&md);
-	/* the same UIDs as imapd's scan, and again in the next session */
+	/* imapd's scan moves it, keeps the UID and reports it recent; the next
+	 * POP3 session finds the same UIDs */
 	uint32_t v = 0, next = 0;
 	struct disk_msg *d = NULL;
 	size_t nd = 0;
@@ -207,6 +210,8 @@ TEST(maildrop_imap_uids_shared_with_imapd)
 	struct buf want = BUF_INIT;
 	buf_printf(&want, "%u.%u", (unsigned)v, (unsigned)d[0].uid);
 	CHECK_STR(buf_cstr(&u), buf_cstr(&want));
+	CHECK(d[0].recent && !d[1].recent);
+	CHECK_INT(count("new"), 0);
 	disk_msgs_free(d, nd);
 	CHECK_INT(maildrop_open(&md, root, &err), MAILDROP_OK);
 	CHECK_INT(maildrop_use_imap_uids(&md, root, &err), 0);

@@ -119,7 +119,10 @@ static void send_message(struct session *s, size_t i, int limited, uint64_t line
 			close(fd);
 		return;
 	}
-	buf_printf(&s->out, "+OK %llu octets\r\n", (unsigned long long)size);
+	if (limited) /* the size of the whole message would mislead */
+		buf_append_str(&s->out, "+OK top of message follows\r\n");
+	else
+		buf_printf(&s->out, "+OK %llu octets\r\n", (unsigned long long)size);
 	struct pop3_stuff st;
 	pop3_stuff_init(&st, limited, lines);
 	char b[65536];
@@ -270,18 +273,19 @@ static int serve(struct session *s)
 	return s->quit ? 0 : 1;
 }
 
-/* pop3d.conf "uidl": "imap" (imapd's UIDVALIDITY.UID) or "maildir" (the
- * default: the file name's unique part, as Courier's pop3d). An unreadable
- * file means the default: the login stage has already checked it. */
+/* pop3d.conf "uidl": "imap" (the default: imapd's UIDVALIDITY.UID) or
+ * "maildir" (the file name's unique part, as Courier's pop3d, for migrated
+ * maildrops). An unreadable file means the default: the login stage has
+ * already checked it. */
 static int uidl_imap(void)
 {
 	struct config_env env = CONFIG_ENV_INIT;
 	struct buf err = BUF_INIT;
-	const char *v = "maildir";
-	int imap = 0;
+	const char *v = "imap";
+	int imap = 1;
 	if (config_read_env("pop3d.conf", &env, &err) >= 0) {
-		config_env_string(&env, "uidl", "maildir", &v);
-		imap = strcmp(v, "imap") == 0;
+		config_env_string(&env, "uidl", "imap", &v);
+		imap = strcmp(v, "maildir") != 0;
 	}
 	config_env_free(&env);
 	buf_free(&err);

@@ -4,10 +4,13 @@ to with poplib and raw sockets (pop3d(8), auth-exec(8))."""
 
 import hashlib
 import hmac
+import imaplib
 import os
 import poplib
+import re
 import pwd
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -133,10 +136,10 @@ class Pop3Instance(TempDirTestCase):
             self.assertLess(time.time(), deadline, "authd did not come up")
             time.sleep(0.05)
 
-    def start_listener(self, args):
+    def start_listener(self, args, login="pop3-login"):
         port = free_port()
         p = subprocess.Popen([os.path.join(self.libexec, "listener"), "-a", "127.0.0.1", "-p",
-                              str(port), "--", os.path.join(self.libexec, "pop3-login")] + args,
+                              str(port), "--", os.path.join(self.libexec, login)] + args,
                              env=self.env, stdout=self.log, stderr=self.log,
                              stdin=subprocess.DEVNULL)
         self.procs.append(p)
@@ -213,9 +216,13 @@ class Pop3Test(Pop3Instance):
         self.assertIn(b"estafette", p.getwelcome())
         caps = p.capa()
         for c in ("TOP", "UIDL", "USER", "SASL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING",
-                  "UTF8", "IMPLEMENTATION"):
+                  "UTF8", "IMPLEMENTATION", "EXPIRE", "LOGIN-DELAY"):
             self.assertIn(c, caps)
         self.assertEqual(caps["SASL"], ["PLAIN"])
+        self.assertEqual(caps["EXPIRE"], ["NEVER"])
+        self.assertEqual(caps["LOGIN-DELAY"], ["0"])
+        self.assertEqual(caps["UTF8"], ["USER"])
+        self.assertEqual(caps["IMPLEMENTATION"], ["estafette"])
         self.assertEqual("STLS" in caps, HAVE_OPENSSL)
         p.user("joe@example.test")
         p.pass_(PASSWORD)
@@ -253,7 +260,8 @@ class Pop3Test(Pop3Instance):
         self.assertEqual(lines, [b"Subject: two", b"X: y", b""])
         resp, uidls, _ = p.uidl()
         self.assertEqual(len(uidls), 3)
-        self.assertTrue(uidls[0].startswith(b"1 1700000001.M1P99.test"))
+        for i, u in enumerate(uidls):  # the default: imapd's UIDVALIDITY.UID
+            self.assertRegex(u, rb"^%d [1-9][0-9]*\.%d$" % (i + 1, i + 1))
         self.assertEqual(p.uidl(3), b"+OK " + uidls[2])
         self.assertEqual(p.noop(), b"+OK")
         self.assertTrue(p.dele(2).startswith(b"+OK"))
@@ -331,6 +339,29 @@ class Pop3Test(Pop3Instance):
         c.quit()
         self.assertEqual(len(self.files()), 1)
 
+    def test_lock_released_when_pop3d_is_killed(self):
+        self.deliver(b"Subject: keep\n\nx\n")
+        a = self.pop()
+        a.dele(1)
+        exe = os.path.join(self.libexec, "pop3d")
+        pids = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                if os.readlink(f"/proc/{pid}/exe") == exe:
+                    pids.append(int(pid))
+            except OSError:
+                continue
+        self.assertEqual(len(pids), 1)
+        os.kill(pids[0], signal.SIGKILL)
+        deadline = time.time() + 10
+        while process_alive(pids[0]):
+            self.assertLess(time.time(), deadline)
+            time.sleep(0.05)
+        c = self.pop()  # the kernel dropped the flock with the process
+        self.assertEqual(c.stat()[0], 1)
+        c.quit()
+        self.assertEqual(len(self.files()), 1)
+
     def test_uidl_stable_across_sessions(self):
         for i in range(5):
             self.deliver(b"Subject: %d\n\n" % i)
@@ -344,6 +375,47 @@ class Pop3Test(Pop3Instance):
         p.quit()
         uid = lambda lines: [x.split()[1] for x in lines]
         self.assertEqual(uid(second), [u for i, u in enumerate(uid(first)) if i != 2])
+
+    def test_uidl_equals_imap_uid_fetch(self):
+        """Default UIDLs are what imaplib's UID FETCH sees; a POP3 login renames
+        nothing, and IMAP still sees the messages POP3 numbered as \\Recent."""
+        for i in range(4):
+            self.deliver(b"Subject: %d\n\nx\n" % i)
+        new = os.path.join(self.maildir, "new")
+        p = self.pop()
+        uidls = [x.split()[1].decode() for x in p.uidl()[1]]
+        self.assertEqual(len(os.listdir(new)), 4)  # nothing renamed at login
+        p.retr(1)
+        p.quit()  # the retrieved message goes to cur/ with S, the others stay in new/
+        self.assertEqual(len(os.listdir(new)), 3)
+        imap_port = self.start_listener([], "imap-login")
+
+        def imap_view():
+            c = imaplib.IMAP4("127.0.0.1", imap_port, timeout=10)
+            c.login("joe@example.test", PASSWORD)
+            self.assertEqual(c.select("INBOX")[0], "OK")
+            recent = int(c.response("RECENT")[1][0])
+            validity = c.response("UIDVALIDITY")[1][0].decode()
+            typ, data = c.uid("FETCH", "1:*", "(FLAGS)")
+            self.assertEqual(typ, "OK")
+            got = [(re.search(rb"UID (\d+)", d).group(1).decode(), b"\\Seen" in d)
+                   for d in data if d]
+            c.logout()
+            return recent, [f"{validity}.{u}" for u, _ in got], [seen for _, seen in got]
+
+        recent, imap_uidls, seen = imap_view()
+        self.assertEqual(imap_uidls, uidls)
+        self.assertEqual(recent, 3)
+        self.assertEqual(seen, [True, False, False, False])
+        self.assertEqual(os.listdir(new), [])  # imapd moved them, keeping their UIDs
+        recent, imap_uidls, _ = imap_view()
+        self.assertEqual((recent, imap_uidls), (0, uidls))
+        self.deliver(b"Subject: late\n\nx\n")  # seen first by IMAP this time
+        recent, imap_uidls, _ = imap_view()
+        self.assertEqual(recent, 1)
+        p = self.pop()
+        self.assertEqual([x.split()[1].decode() for x in p.uidl()[1]], imap_uidls)
+        p.quit()
 
     def test_fresh_10k_login_is_fast(self):
         for i in range(10000):
@@ -420,6 +492,31 @@ class Pop3Test(Pop3Instance):
         self.assertTrue(f.readline().startswith(b"+OK maildrop has 1"), self.logtext())
         s.sendall(b"STAT\r\n")
         self.assertTrue(f.readline().startswith(b"+OK 1 "))
+        s.close()
+
+    def test_utf8(self):
+        """RFC 6856: UTF8 before login, UTF-8 user names; invalid UTF-8 refused;
+        UTF8 after login is an error (the messages go out as they are stored)."""
+        self.deliver("Subject: caf\u00e9\n\nna\u00efve\n".encode())
+        s, f = self.raw()
+        s.sendall(b"UTF8\r\n")
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        s.sendall("USER j\u00f6e@example.test\r\n".encode())
+        self.assertEqual(f.readline(), b"+OK send PASS\r\n")
+        s.sendall(b"PASS " + PASSWORD.encode() + b"\r\n")
+        self.assertTrue(f.readline().startswith(b"-ERR [AUTH]"))
+        for bad in (b"USER j\xc3e@example.test", b"USER \xed\xa0\x80x", b"USER \xc0\xaf"):
+            s.sendall(bad + b"\r\n")
+            self.assertEqual(f.readline(), b"-ERR bad user name\r\n", bad)
+        s.sendall(b"USER joe@example.test\r\nPASS " + PASSWORD.encode() + b"\r\n")
+        self.assertEqual(f.readline(), b"+OK send PASS\r\n")
+        self.assertTrue(f.readline().startswith(b"+OK maildrop has 1"), self.logtext())
+        s.sendall(b"UTF8\r\nRETR 1\r\nQUIT\r\n")
+        self.assertTrue(f.readline().startswith(b"-ERR"))
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        self.assertEqual(self.read_multi(f), ["Subject: caf\u00e9\r\n".encode(), b"\r\n",
+                                              "na\u00efve\r\n".encode()])
+        self.assertEqual(f.readline(), b"+OK bye\r\n")
         s.close()
 
     def test_failed_login_is_delayed_and_limited(self):

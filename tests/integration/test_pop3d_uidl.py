@@ -1,7 +1,7 @@
-"""pop3d's UIDLs with pop3d.conf "uidl = imap": the same message has UIDL
+"""pop3d's UIDLs: by default (pop3d.conf "uidl = imap") the same message has UIDL
 "UIDVALIDITY.UID" over POP3 and that UIDVALIDITY and UID over IMAP (imapd's
-estafette-uidlist), stable across sessions; the default mode keeps the file
-name's unique part (Courier-compatible)."""
+estafette-uidlist), stable across sessions, with nothing renamed at login;
+"uidl = maildir" keeps the file name's unique part (Courier-compatible)."""
 import os
 import re
 import subprocess
@@ -71,9 +71,39 @@ class Pop3dUidlTest(TempDirTestCase):
         self.assertEqual(later[:3], first)
         self.assertEqual(later[3], "%s.%d" % (validity, max(int(u) for u in uids) + 1))
 
-    def test_default_mode_is_the_file_name(self):
-        self.conf("")
+    def test_maildir_mode_is_the_file_name(self):
+        self.conf("uidl = maildir\n")
         self.assertEqual(self.uidls(), ["17000000%02d.M%dP1.host" % (i, i) for i in range(3)])
+        self.assertFalse(os.path.exists(os.path.join(self.md, "estafette-uidlist")))
+
+    def test_default_is_imap_and_renames_nothing(self):
+        self.conf("")
+        first = self.uidls()
+        self.assertEqual(len(first), 3)
+        validity = first[0].split(".")[0]
+        self.assertEqual(first, ["%s.%d" % (validity, i + 1) for i in range(3)])
+        self.assertEqual(len(os.listdir(os.path.join(self.md, "new"))), 3)
+        self.assertEqual(os.listdir(os.path.join(self.md, "cur")), [])
+        out = self.run_as_account("imapd", b"a SELECT INBOX\r\nb LOGOUT\r\n")
+        self.assertIn("* 3 RECENT", out)
+        self.assertIn("[UIDVALIDITY %s]" % validity, out)
+        self.assertEqual(os.listdir(os.path.join(self.md, "new")), [])
+        self.assertEqual(self.uidls(), first)
+
+    def test_bad_setting_refused_by_login_stage(self):
+        self.conf("uidl = courier\n")
+        env = dict(os.environ, ESTAFETTE_ROOT=self.root, ESTAFETTE_LOG="stderr")
+        pre = None
+        if os.getuid() == 0:
+            def pre():
+                os.setgroups([])
+                os.setgid(NOBODY)
+                os.setuid(NOBODY)
+        r = subprocess.run([program("pop3-login")], input=b"QUIT\r\n", env=env,
+                           preexec_fn=pre, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=30)
+        self.assertEqual(r.returncode, 78, r.stderr)
+        self.assertIn(b"uidl must be maildir or imap", r.stderr)
 
 
 if __name__ == "__main__":
