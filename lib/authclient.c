@@ -330,6 +330,20 @@ static int connect_unix(const char *path)
 	return fd;
 }
 
+int authclient_connect(const char *path)
+{
+	struct buf def = BUF_INIT;
+	if (path == NULL) {
+		authclient_socket_path(&def);
+		path = buf_cstr(&def);
+	}
+	int fd = connect_unix(path);
+	int e = errno;
+	buf_free(&def);
+	errno = e;
+	return fd;
+}
+
 int authclient_request(const char *path, const char *request, int timeout_ms,
 		       struct account *acct, struct buf *reason)
 {

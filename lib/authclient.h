@@ -67,6 +67,9 @@ int authclient_parse_reply(const char *line, size_t len, struct account *acct,
  * all within timeout_ms. Does not close fd. */
 int authclient_request_fd(int fd, const char *request, int timeout_ms, struct account *acct,
 			  struct buf *reason);
+/* A connected socket to path (NULL: authclient_socket_path()), close-on-exec;
+ * -1 with errno. */
+int authclient_connect(const char *path);
 /* Connect to path (NULL: authclient_socket_path()), then as above. */
 int authclient_request(const char *path, const char *request, int timeout_ms,
 		       struct account *acct, struct buf *reason);
