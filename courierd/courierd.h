@@ -69,6 +69,7 @@ void cd_conf_free(struct cd_conf *c);
 
 /* sched.c */
 void sched_scan(int64_t now);
+void sched_add(const char *id, int64_t now);
 void sched_run(int64_t now);
 int64_t sched_next_wakeup(int64_t now);
 void sched_result(struct cd_module *m, const char *pkt, size_t len);

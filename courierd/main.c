@@ -16,6 +16,7 @@
  * modules' answers are parsed strictly (sched_result). */
 #define _GNU_SOURCE
 #include "courierd.h"
+#include "trigger.h"
 #include "aliases.h"
 #include "alloc.h"
 #include "log.h"
@@ -35,6 +36,7 @@
 #include <unistd.h>
 
 #define QUEUE_USER "estafette"
+#define TRIGGER_FULL (60u * 1024) /* near the 64 KiB a FIFO holds by default */
 #define REMOTE_USER "estafette-remote"
 #define STOP_WAIT 30
 #define PKT_MAX 8192
@@ -225,16 +227,31 @@ static int handle_signals(int64_t *stop_at)
 	return 1;
 }
 
-static void drain(int fd)
+static void trigger_add(const char *id, void *arg)
 {
-	char b[256];
-	while (read(fd, b, sizeof b) > 0)
-		;
+	sched_add(id, *(const int64_t *)arg);
+}
+
+/* Read what is waiting in the FIFO: 1 when a full rescan is due (junk, or
+ * so much that a writer may have found it full and dropped its id). */
+static int trigger_read(int fd, struct trigger *t, int64_t now)
+{
+	char b[4096];
+	size_t total = 0;
+	ssize_t n;
+	while ((n = read(fd, b, sizeof b)) > 0) {
+		trigger_feed(t, b, (size_t)n, trigger_add, &now);
+		total += (size_t)n;
+	}
+	int rescan = t->rescan || total >= TRIGGER_FULL;
+	t->rescan = 0;
+	return rescan;
 }
 
 static void loop(int fifo)
 {
 	int64_t last_scan = 0, stop_at = 0;
+	struct trigger trig = TRIGGER_INIT;
 	for (;;) {
 		int64_t now = (int64_t)time(NULL);
 		if (cd_stopping && (sched_in_flight() == 0 || now >= stop_at))
@@ -252,10 +269,8 @@ static void loop(int fifo)
 			log_fatal(EX_OSERR, "poll: %s", strerror(errno));
 		if (p[1].revents)
 			handle_signals(&stop_at);
-		if (p[0].revents & POLLIN) {
-			drain(fifo);
+		if ((p[0].revents & POLLIN) && trigger_read(fifo, &trig, (int64_t)time(NULL)))
 			last_scan = 0;
-		}
 		for (int i = 0; i < 2; i++)
 			if (cd_modules[i].fd >= 0 && p[2 + i].revents)
 				read_module(&cd_modules[i]);

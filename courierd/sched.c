@@ -5,8 +5,8 @@
  * a result at once (no such user, deferral, alias expansion) or makes a job
  * for a delivery module. Jobs wait until the global and per-destination
  * limits allow them. Each result becomes a D record, appended with one
- * write and fsync'd before anything else happens, so a crash at any point
- * repeats an attempt (a possible duplicate) but never skips one.
+ * write before anything else happens, so a crash at any point repeats an
+ * attempt (a possible duplicate) but never skips one.
  * When every recipient is final the DSN (if any) is submitted, then the
  * control file and the message are removed, in that order. */
 #define _GNU_SOURCE
@@ -71,7 +71,9 @@ static const char *route_name(enum cd_route r)
 	return r == CD_LOCAL ? "local" : r == CD_ALIAS ? "alias" : "remote";
 }
 
-/* Append D<idx> <time> <code> <text> with one write, then fsync. */
+/* Append D<idx> <time> <code> <text> with one write. No fsync: the journal
+ * orders it after the delivery it records (docs/QUEUE.md); a power loss can
+ * only lose it and repeat the attempt. */
 static int ctl_append(const char *id, size_t idx, int64_t now, const char *code, const char *text)
 {
 	struct buf path = BUF_INIT, line = BUF_INIT;
@@ -84,7 +86,7 @@ static int ctl_append(const char *id, size_t idx, int64_t now, const char *code,
 		buf_truncate(&line, line.len - 1);
 	buf_append_char(&line, '\n');
 	int fd = open(buf_cstr(&path), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
-	int rc = fd >= 0 && file_write_all(fd, line.data, line.len) == 0 && fsync(fd) == 0 ? 0 : -1;
+	int rc = fd >= 0 && file_write_all(fd, line.data, line.len) == 0 ? 0 : -1;
 	if (rc < 0)
 		log_error("id=%s: cannot append to %s: %s", id, buf_cstr(&path), strerror(errno));
 	if (fd >= 0)
@@ -202,12 +204,10 @@ static void entry_remove_files(const char *id)
 	queue_path(&p, paths_queue(), QUEUE_CTL, id);
 	if (unlink(buf_cstr(&p)) < 0 && errno != ENOENT)
 		log_error("id=%s: unlink %s: %s", id, buf_cstr(&p), strerror(errno));
-	file_fsync_parent(buf_cstr(&p));
 	buf_reset(&p);
 	queue_path(&p, paths_queue(), QUEUE_MSG, id);
 	if (unlink(buf_cstr(&p)) < 0 && errno != ENOENT)
 		log_error("id=%s: unlink %s: %s", id, buf_cstr(&p), strerror(errno));
-	file_fsync_parent(buf_cstr(&p));
 	buf_free(&p);
 }
 
@@ -471,6 +471,19 @@ void sched_module_lost(struct cd_module *m)
 	nflight = keep;
 }
 
+static void ent_append(const char *id, int64_t now)
+{
+	struct cd_entry *e = xcalloc(1, sizeof *e);
+	memcpy(e->id, id, QUEUE_ID_LEN + 1);
+	queue_env_init(&e->env);
+	e->next_try = now;
+	if (nents == capents) {
+		capents = capents ? capents * 2 : 64;
+		ents = xreallocarray(ents, capents, sizeof *ents);
+	}
+	ents[nents++] = e;
+}
+
 static void scan_bucket(const char *dir, char ***ids, size_t *n, size_t *cap)
 {
 	DIR *d = opendir(dir);
@@ -506,15 +519,7 @@ void sched_scan(int64_t now)
 	size_t added = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (ent_find(ids[i]) == NULL) {
-			struct cd_entry *e = xcalloc(1, sizeof *e);
-			memcpy(e->id, ids[i], QUEUE_ID_LEN + 1);
-			queue_env_init(&e->env);
-			e->next_try = now;
-			if (nents == capents) {
-				capents = capents ? capents * 2 : 64;
-				ents = xreallocarray(ents, capents, sizeof *ents);
-			}
-			ents[nents++] = e;
+			ent_append(ids[i], now);
 			added++;
 		}
 		free(ids[i]);
@@ -522,6 +527,22 @@ void sched_scan(int64_t now)
 	free(ids);
 	if (added)
 		qsort(ents, nents, sizeof *ents, cmp_ent);
+}
+
+/* An id submit announced: into its sorted place (new ids sort last, so the
+ * move is short), due now. Its first pass finds out whether it exists. */
+void sched_add(const char *id, int64_t now)
+{
+	if (ent_find(id) != NULL)
+		return;
+	ent_append(id, now);
+	size_t i = nents - 1;
+	struct cd_entry *e = ents[i];
+	while (i > 0 && strcmp(ents[i - 1]->id, e->id) > 0) {
+		ents[i] = ents[i - 1];
+		i--;
+	}
+	ents[i] = e;
 }
 
 /* At start: tmp/ leftovers, messages without control files, control files

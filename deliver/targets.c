@@ -89,6 +89,12 @@ int deliver_maildir(struct delivery *d, const char *path)
 	struct buf name = BUF_INIT;
 	if (maildir_deliver_begin(&md, path) < 0)
 		return fail(d, DELIVER_TEMP, "4.2.0 maildir %s: %s", path, strerror(errno));
+	/* from courierd (-q), stdin is the queue file: courierd's acknowledgement
+	 * (a status record, then the removal) is a later change on that file
+	 * system, ordered after this rename by its journal */
+	struct stat q;
+	if (d->qid[0] && fstat(d->msgfd, &q) == 0 && S_ISREG(q.st_mode))
+		maildir_deliver_ordered_with(&md, q.st_dev);
 	if (maildir_deliver_buf(&md, &d->prefix) < 0 || lseek(d->msgfd, 0, SEEK_SET) < 0 ||
 	    maildir_deliver_copy(&md, d->msgfd, UINT64_MAX) < 0) {
 		int e = errno;

@@ -271,6 +271,12 @@ int maildir_deliver_copy(struct maildir_delivery *d, int fd, uint64_t max)
 	}
 }
 
+void maildir_deliver_ordered_with(struct maildir_delivery *d, dev_t dev)
+{
+	d->ordered = 1;
+	d->ordered_dev = dev;
+}
+
 void maildir_deliver_set_mtime(struct maildir_delivery *d, time_t mtime)
 {
 	d->set_mtime = 1;
@@ -362,6 +368,9 @@ static int delivery_link(struct maildir_delivery *d, const struct stat *st, stru
 		if (errno != EEXIST || tries + 1 == NAME_TRIES)
 			return -1;
 	}
+	struct stat dest;
+	if (d->ordered && fstat(d->destfd, &dest) == 0 && dest.st_dev == d->ordered_dev)
+		return 0;
 	if (fsync(d->destfd) < 0) {
 		/* not durable: take it back, the sender will retry */
 		int saved = errno;

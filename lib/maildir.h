@@ -47,6 +47,8 @@ struct maildir_delivery {
 	int error;          /* errno of a failed write; commit then fails */
 	int set_mtime;
 	time_t mtime;
+	int ordered;        /* see maildir_deliver_ordered_with */
+	dev_t ordered_dev;
 };
 
 /* Start a delivery to maildir/new/. */
@@ -62,6 +64,12 @@ int maildir_deliver_buf(struct maildir_delivery *d, const struct buf *b);
 int maildir_deliver_copy(struct maildir_delivery *d, int fd, uint64_t max);
 /* Give the file this modification time on commit (IMAP INTERNALDATE). */
 void maildir_deliver_set_mtime(struct maildir_delivery *d, time_t mtime);
+
+/* The caller acknowledges the delivery only by a later change on file system
+ * dev (courierd's queue): when the maildir lives there too, the journal
+ * already orders that change after this one, and the fsync of new/ (or cur/)
+ * is skipped. The message file itself is always fsync'd. */
+void maildir_deliver_ordered_with(struct maildir_delivery *d, dev_t dev);
 
 /* Make the message durable and visible. name receives its file name within
  * new/ (or cur/). On failure nothing is left in new/ or cur/ nor in tmp/. */

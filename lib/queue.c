@@ -683,26 +683,22 @@ static int bucket_dir(const char *file)
 	return r;
 }
 
-static int write_ctl(struct queue_tx *tx, const struct queue_env *env, const char *path,
-		     struct buf *err)
+/* The control file in tmp/, written but not yet synced: its fd, or -1. */
+static int write_ctl(const struct queue_env *env, const char *path, struct buf *err)
 {
 	struct buf text = BUF_INIT;
-	int r = queue_ctl_format(env, &text, err);
-	if (r == 0) {
-		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0660);
-		if (fd < 0 || fchmod(fd, 0660) < 0 || file_write_all(fd, text.data, text.len) < 0 ||
-		    fsync(fd) < 0) {
+	int fd = -1;
+	if (queue_ctl_format(env, &text, err) == 0) {
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0660);
+		if (fd < 0 || fchmod(fd, 0660) < 0 || file_write_all(fd, text.data, text.len) < 0) {
 			set_err(err, "write", path);
-			r = -1;
-		}
-		if (fd >= 0 && close(fd) < 0 && r == 0) {
-			set_err(err, "close", path);
-			r = -1;
+			if (fd >= 0)
+				close(fd);
+			fd = -1;
 		}
 	}
 	buf_free(&text);
-	(void)tx;
-	return r;
+	return fd;
 }
 
 static int move_in(const char *from, const char *to, struct buf *err)
@@ -718,40 +714,52 @@ static int move_in(const char *from, const char *to, struct buf *err)
 	return 0;
 }
 
+static int sync_close(int fd, const char *what, struct buf *err)
+{
+	int r = fsync(fd);
+	if (close(fd) < 0)
+		r = -1;
+	if (r < 0)
+		set_err(err, "fsync", what);
+	return r;
+}
+
+/* Both files are renamed into place first and fsync'd after: on a journaling
+ * file system (ext4, XFS, btrfs) the fsync of a renamed file also commits
+ * its new name, and the two fsyncs usually share one journal commit. Until
+ * they return nothing has been acknowledged, so a power loss in between can
+ * only leave an entry that was never promised (docs/QUEUE.md). */
 static int commit_steps(struct queue_tx *tx, struct queue_env *env, struct buf *p[4],
 			struct buf *err)
 {
 	const char *tmsg = buf_cstr(p[0]), *tctl = buf_cstr(p[1]);
 	const char *msg = buf_cstr(p[2]), *ctl = buf_cstr(p[3]);
-	if (fchmod(tx->fd, 0640) < 0 || fsync(tx->fd) < 0) {
-		set_err(err, "fsync", tmsg);
-		return -1;
-	}
-	int fd = tx->fd;
-	tx->fd = -1;
-	if (close(fd) < 0) {
-		set_err(err, "close", tmsg);
+	if (fchmod(tx->fd, 0640) < 0) {
+		set_err(err, "chmod", tmsg);
 		return -1;
 	}
 	maybe_crash(1);
-	if (write_ctl(tx, env, tctl, err) < 0)
+	int cfd = write_ctl(env, tctl, err);
+	if (cfd < 0)
 		return -1;
 	maybe_crash(2);
-	if (move_in(tmsg, msg, err) < 0)
-		return -1;
-	if (file_fsync_parent(msg) < 0) {
-		set_err(err, "fsync directory of", msg);
-		return -2;
-	}
+	int r = move_in(tmsg, msg, err);
 	maybe_crash(3);
-	if (move_in(tctl, ctl, err) < 0)
-		return -2;
+	if (r == 0 && move_in(tctl, ctl, err) < 0)
+		r = -2;
 	maybe_crash(4);
-	if (file_fsync_parent(ctl) < 0) {
-		set_err(err, "fsync directory of", ctl);
+	int mfd = tx->fd;
+	tx->fd = -1;
+	if (r < 0) {
+		close(mfd);
+		close(cfd);
+		return r;
+	}
+	if (sync_close(mfd, msg, err) < 0) {
+		close(cfd);
 		return -3;
 	}
-	return 0;
+	return sync_close(cfd, ctl, err) < 0 ? -3 : 0;
 }
 
 int queue_tx_commit(struct queue_tx *tx, struct queue_env *env, struct buf *err)

@@ -61,7 +61,7 @@ void cmd_ehlo(struct session *s, const char *arg, size_t len)
 	reply(s, "250-DSN");
 	reply(s, "250-SMTPUTF8");
 	reply(s, "250-CHUNKING");
-	if (s->tls_ctx && !s->tls)
+	if ((s->tls_ctx || s->tls_offer) && !s->tls)
 		reply(s, "250-STARTTLS");
 	if (auth_allowed(s) && !s->authed)
 		reply(s, "250-AUTH PLAIN LOGIN");

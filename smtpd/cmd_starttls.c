@@ -15,12 +15,16 @@ void cmd_starttls(struct session *s, const char *arg, size_t len)
 		reply_bad(s, "501 5.5.4 Syntax: STARTTLS");
 		return;
 	}
-	if (!s->tls_ctx) {
+	if (!s->tls_ctx && !s->tls_offer) {
 		reply_error(s, "502 5.5.1 STARTTLS not available");
 		return;
 	}
 	if (s->tls) {
 		reply_error(s, "503 5.5.1 TLS already active");
+		return;
+	}
+	if (smtpd_tls_ctx(s) < 0) {
+		reply_error(s, "454 4.7.0 TLS not available due to temporary reason");
 		return;
 	}
 	if (io_has_buffered_input(s->io)) {

@@ -105,18 +105,31 @@ static void read_config(struct session *s)
 	buf_free(&err);
 }
 
-/* STARTTLS is offered when the certificate file exists and loads. */
+/* Implicit TLS needs the context now. STARTTLS is offered when the
+ * certificate is readable and loaded only when a client asks: OpenSSL's
+ * set-up costs more than the rest of a plain session's start. */
 static void load_tls(struct session *s)
 {
+	if (!s->implicit_tls) {
+		s->tls_offer = access(s->conf->tls_cert, R_OK) == 0;
+		return;
+	}
+	if (smtpd_tls_ctx(s) < 0)
+		exit(EX_TEMPFAIL);
+}
+
+int smtpd_tls_ctx(struct session *s)
+{
 	struct buf err = BUF_INIT;
-	if (access(s->conf->tls_cert, F_OK) == 0 || s->implicit_tls) {
+	if (!s->tls_ctx) {
 		s->tls_ctx = tls_server_ctx_new(s->conf->tls_cert, s->conf->tls_key, &err);
-		if (!s->tls_ctx)
+		if (!s->tls_ctx) {
 			log_error("TLS disabled: %s", buf_cstr(&err));
+			s->tls_offer = 0;
+		}
 	}
 	buf_free(&err);
-	if (s->implicit_tls && !s->tls_ctx)
-		exit(EX_TEMPFAIL);
+	return s->tls_ctx ? 0 : -1;
 }
 
 static void start_io(struct session *s)

@@ -78,7 +78,8 @@ struct session {
 	struct buf helo;
 	int esmtp;                /* EHLO (not HELO) */
 	int tls;
-	void *tls_ctx;            /* SSL_CTX *, NULL when STARTTLS is off */
+	void *tls_ctx;            /* SSL_CTX *, loaded at the first STARTTLS */
+	int tls_offer;            /* the certificate is there: offer STARTTLS */
 	int authed;
 	struct buf auth_user;
 	struct config_list *locals, *rcpthosts;
@@ -95,6 +96,8 @@ void smtpd_conf_free(struct smtpd_conf *c);
 
 /* main.c: free the domain lists (at the end of the session). */
 void smtpd_lists_free(void);
+/* Load the TLS context if not yet done: 0, or -1 (logged; STARTTLS off). */
+int smtpd_tls_ctx(struct session *s);
 
 /* session.c */
 void session_run(struct session *s);

@@ -90,23 +90,26 @@ static void read_limits(struct submit *s)
 	buf_free(&err);
 }
 
-/* Wake courierd: one byte into its FIFO, never waiting. No reader (ENXIO),
- * no FIFO (ENOENT) or a full one (EAGAIN) are fine: it rescans anyway. */
-static void poke_trigger(void)
+/* Tell courierd the new id: "<id>\n" into its FIFO in one write (atomic:
+ * shorter than PIPE_BUF), never waiting. No reader (ENXIO), no FIFO (ENOENT)
+ * or a full one (EAGAIN) are fine: courierd rescans the queue anyway. */
+static void poke_trigger(const char *id)
 {
-	struct buf path = BUF_INIT;
+	struct buf path = BUF_INIT, line = BUF_INIT;
 	struct stat st;
 	paths_join(&path, paths_run(), "trigger");
+	buf_printf(&line, "%s\n", id);
 	int fd = open(buf_cstr(&path), O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 	if (fd >= 0) {
-		if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && write(fd, "x", 1) < 0 &&
-		    errno != EAGAIN)
+		if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) &&
+		    write(fd, line.data, line.len) < 0 && errno != EAGAIN)
 			log_warn("trigger %s: %s", buf_cstr(&path), strerror(errno));
 		close(fd);
 	} else if (errno != ENXIO && errno != ENOENT) {
 		log_warn("trigger %s: %s", buf_cstr(&path), strerror(errno));
 	}
 	buf_free(&path);
+	buf_free(&line);
 }
 
 static void setup(struct submit *s)
@@ -159,7 +162,7 @@ int main(int argc, char **argv)
 		submit_fail(&s, SUBMIT_EX_TEMPFAIL, "451 4.3.0 Queue write failed");
 	}
 	s.tx_open = 0;
-	poke_trigger();
+	poke_trigger(s.env.id);
 	log_info("id=%s from=<%s> nrcpt=%zu size=%llu source=%s", s.env.id, s.env.sender,
 		 s.env.nrcpt, (unsigned long long)s.tx.size, s.env.source);
 	struct buf line = BUF_INIT;

@@ -209,11 +209,11 @@ class SubmitTest(TempDirTestCase):
         fifo = os.path.join(self.root, "var/run/estafette/trigger")
         os.mkfifo(fifo)
         self.accept(envelope() + data(b"x\n"), timeout=20)
-        # and with a reader, it gets a byte
+        # and with a reader, it gets the new queue id and LF
         fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
         try:
-            self.accept(envelope() + data(b"x\n"), timeout=20)
-            self.assertEqual(os.read(fd, 10), b"x")
+            qid, _ = self.accept(envelope() + data(b"x\n"), timeout=20)
+            self.assertEqual(os.read(fd, 100), qid.encode() + b"\n")
         finally:
             os.close(fd)
 
