@@ -65,8 +65,11 @@ static int add_target(struct alias_list *out, const char *t, size_t len, struct 
 		a.kind = ALIAS_ADDRESS;
 		if (len >= 2 && t[0] == '<' && t[len - 1] == '>')
 			t++, len -= 2;
+		/* "<|cmd>", "</file>", "<:include:/p>" are no addresses: their
+		 * canonical form would read back as a program, file or include */
 		if (len == 0 || memchr(t, ' ', len) || memchr(t, '\t', len) || memchr(t, '<', len) ||
-		    memchr(t, '>', len) || memchr(t, '"', len)) {
+		    memchr(t, '>', len) || memchr(t, '"', len) || t[0] == '|' || t[0] == '/' ||
+		    (len >= 9 && strncasecmp(t, ":include:", 9) == 0)) {
 			buf_error(err, "bad address target");
 			return -1;
 		}
@@ -185,8 +188,10 @@ static int entry(const char *e, size_t len, size_t line, struct alias_list *l,
 	size_t n = (size_t)(colon - e);
 	while (n && is_blank(e[n - 1]))
 		n--;
-	if (n == 0 || n > ALIASES_MAX_NAME || memchr(e, ' ', n) || memchr(e, '\t', n) ||
-	    memchr(e, '"', n)) {
+	int ctl = 0; /* a line end in a name would split the compiled map's line */
+	for (size_t i = 0; i < n && !ctl; i++)
+		ctl = (unsigned char)e[i] < 0x20 || e[i] == 0x7f;
+	if (n == 0 || n > ALIASES_MAX_NAME || ctl || memchr(e, ' ', n) || memchr(e, '"', n)) {
 		buf_error(err, "%zu: bad alias name", line);
 		return -1;
 	}
@@ -231,7 +236,9 @@ int aliases_parse(const char *file, const char *text, size_t len,
 		return -1;
 	}
 	while (p < end && rc == 0) {
-		size_t n = entry_end(p, end), skip = strspn(p, " \t\r");
+		size_t n = entry_end(p, end), skip = 0;
+		while (skip < n && is_blank(p[skip])) /* text need not end in NUL */
+			skip++;
 		size_t start = line;
 		for (size_t i = 0; i < n; i++)
 			line += p[i] == '\n';

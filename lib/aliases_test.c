@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static void write_file(const char *name, const char *text, size_t len, struct buf *path)
 {
@@ -50,7 +52,9 @@ TEST(aliases_targets_kinds)
 TEST(aliases_targets_hostile)
 {
 	const char *bad[] = { "\"|unterminated", "a b", ":include:relative", "|",
-			      "x\x01y", "\"q\" junk", "<>" };
+			      "x\x01y", "\"q\" junk", "<>",
+			      /* found by fuzz/aliases: compiled as a program, file, include */
+			      "<|cmd>", "</etc/passwd>", "<:include:/x>", "\"<:INCLUDE:/x>\"" };
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct alias_list l = ALIAS_LIST_INIT;
 		struct buf err = BUF_INIT;
@@ -76,6 +80,37 @@ TEST(aliases_targets_hostile)
 	CHECK_INT(parse("\xff\xfe@example.org", &l, &err), 0);
 	alias_list_free(&l);
 	buf_free(&big);
+	buf_free(&err);
+}
+
+static int count_fn(void *ctx, const char *name, size_t line, const struct alias_list *t,
+		    struct buf *err)
+{
+	(void)name, (void)line, (void)t, (void)err;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+/* Text given by length need not end in NUL: a blank tail was scanned with
+ * strspn past the end (found by fuzz/aliases under ASan). */
+TEST(aliases_parse_unterminated)
+{
+	/* the text ends a page followed by an inaccessible one */
+	long pg = sysconf(_SC_PAGESIZE);
+	char *map = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+	CHECK(map != MAP_FAILED);
+	CHECK_INT(mprotect(map + pg, (size_t)pg, PROT_NONE), 0);
+	char *text = map + pg - 6;
+	memcpy(text, "a: b\n ", 6);
+	struct buf err = BUF_INIT;
+	int n = 0;
+	CHECK_INT(aliases_parse("f", text, 6, count_fn, &n, &err), 0);
+	CHECK_INT(n, 1);
+	memcpy(text, "  \t\r\t ", 6); /* only blanks: strspn ran off the end */
+	CHECK_INT(aliases_parse("f", text, 6, count_fn, &n, &err), 0);
+	CHECK_INT(n, 1);
+	munmap(map, (size_t)pg * 2);
 	buf_free(&err);
 }
 
@@ -127,6 +162,10 @@ TEST(aliases_compile_errors)
 	compile_fails("a:\n", 3, "no targets");
 	compile_fails("a: x\0y\n", 7, "NUL");
 	compile_fails("a b: x\n", 7, "bad alias name");
+	/* found by fuzz/aliases: a name ending in a line end ("a\n" before a
+	 * continuation's ':') split the compiled map's source line */
+	compile_fails("a\n : x\n", 7, "bad alias name");
+	compile_fails("a\x01: x\n", 6, "bad alias name");
 	struct buf big = BUF_INIT;
 	buf_append_str(&big, "a: x");
 	for (int i = 0; i < 70000; i++)

@@ -177,6 +177,12 @@ int dsn_format(const struct dsn_report *r, const struct dsn_rcpt *rc, size_t n,
 			buf_error(err, "dsn: control bytes in a recipient");
 			return -1;
 		}
+	/* the id goes into the boundary (70 bytes at most) and the Message-ID */
+	size_t qlen = strlen(r->qid);
+	if (qlen == 0 || qlen > 40 || strspn(r->qid, "0123456789ABCDEFabcdef") != qlen) {
+		buf_error(err, "dsn: bad queue id");
+		return -1;
+	}
 	unsigned char rnd[8] = { 0 };
 	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
 		memcpy(rnd, &r->now, sizeof rnd);

@@ -108,6 +108,19 @@ TEST(dsn_format_hostile)
 	CHECK(strstr(buf_cstr(&out), "550 t??\n") != NULL); /* control bytes replaced */
 	r.to = "x\ny";
 	CHECK_INT(dsn_format(&r, &rc, 1, &out, &err), -1);
+	/* found by fuzz/dsn: a long queue id cut the boundary and the Message-ID
+	 * read past it; ids are hex, at most 40 */
+	r.to = "a@example.test";
+	char qid[64];
+	memset(qid, 'a', sizeof qid - 1);
+	qid[sizeof qid - 1] = '\0';
+	r.qid = qid;
+	CHECK_INT(dsn_format(&r, &rc, 1, &out, &err), -1);
+	CHECK(strstr(buf_cstr(&err), "queue id") != NULL);
+	r.qid = "0123456789abcdef<>";
+	CHECK_INT(dsn_format(&r, &rc, 1, &out, &err), -1);
+	r.qid = "";
+	CHECK_INT(dsn_format(&r, &rc, 1, &out, &err), -1);
 	buf_free(&out);
 	buf_free(&err);
 }
