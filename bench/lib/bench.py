@@ -271,6 +271,17 @@ class Estafette:
                             return field[len("systempw="):]
         raise SystemExit(f"bench: no password hash for {address} in estafette's userdb")
 
+    def set_password(self, flag, address=USER, password=PASSWORD):
+        """Re-hash the account's password with userdb passwd FLAG (-6 sha512-crypt,
+        -b bcrypt, none: yescrypt) and compile; authd picks it up at its next lookup."""
+        userdb = os.path.join(self.root, "sbin", "userdb")
+        for argv, data in (([userdb, address, "passwd"] + ([flag] if flag else []),
+                            password + "\n"), ([userdb, "compile"], None)):
+            r = subprocess.run(argv, input=data, text=True, env=self.env(),
+                               capture_output=True, timeout=TIMEOUT)
+            if r.returncode != 0:
+                raise SystemExit(f"bench: {' '.join(argv[1:])}: {r.stderr.strip()}")
+
     def env(self):
         return dict(os.environ, ESTAFETTE_ROOT=self.root, ESTAFETTE_LOG="stderr",
                     ESTAFETTE_BASE_PORT=str(self.base))
