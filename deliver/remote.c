@@ -7,7 +7,10 @@
  * (SCM_RIGHTS):  "R" TAB jobid TAB qid TAB sender TAB recipient TAB account TAB ext
  * Jobs for the same domain that arrive within REMOTE_WINDOW_MS of each other
  * form a batch; a child process delivers each batch (lib/dns, lib/smtpc:
- * remote_send.c) and answers each job with one packet:
+ * remote_send.c). Per destination domain, at most `concurrency` children run
+ * at once and starts are `rate_delay` apart (remote.conf, remote.routes);
+ * a batch held back meanwhile gathers the domain's next jobs. Each job is
+ * answered with one packet:
  *   jobid TAB code SP status SP text
  * code 250 (delivered), 4xx (retry later) or 5xx (bounce); text names the
  * remote host and carries its exact reply, for the DSN.
@@ -27,7 +30,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,8 +49,26 @@ struct batch {
 	int64_t since;
 };
 
+/* A destination with children running or a recent start (for rate_delay). */
+struct dest {
+	char *domain;
+	size_t running;
+	int64_t last_start;
+};
+
+/* A running batch child. */
+struct child {
+	pid_t pid;
+	size_t dest;          /* index into dests; fixed up when dests shrink */
+};
+
 static struct batch *batches;
 static size_t nbatches;
+static struct dest *dests;
+static size_t ndests;
+static struct child *children;
+static size_t nchildren;
+static volatile sig_atomic_t child_exited;
 static int sock = 0;
 
 static int64_t now_ms(void)
@@ -155,6 +178,74 @@ static void batch_free(struct batch *b)
 	free(b->domain);
 }
 
+static size_t dest_find(const char *domain, int create)
+{
+	for (size_t i = 0; i < ndests; i++)
+		if (strcmp(dests[i].domain, domain) == 0)
+			return i;
+	if (!create)
+		return SIZE_MAX;
+	dests = xreallocarray(dests, ndests + 1, sizeof(*dests));
+	dests[ndests].domain = xstrdup(domain);
+	dests[ndests].running = 0;
+	dests[ndests].last_start = INT64_MIN / 2;
+	return ndests++;
+}
+
+/* Forget destinations nothing needs any more: no child, rate delay over. */
+static void dest_prune(const struct remote_conf *c, int64_t now)
+{
+	for (size_t i = 0; i < ndests;) {
+		int conc;
+		int64_t delay;
+		remote_limits(c, dests[i].domain, &conc, &delay);
+		if (dests[i].running > 0 || dests[i].last_start + delay > now) {
+			i++;
+			continue;
+		}
+		free(dests[i].domain);
+		dests[i] = dests[--ndests];
+		for (size_t k = 0; k < nchildren; k++)
+			if (children[k].dest == ndests)
+				children[k].dest = i;
+	}
+}
+
+/* Milliseconds until the batch's domain may start another child (0: now),
+ * or -1 while its concurrency limit is reached (wait for a child). */
+static int64_t dest_wait(const struct remote_conf *c, const char *domain, int64_t now)
+{
+	size_t d = dest_find(domain, 0);
+	if (d == SIZE_MAX)
+		return 0;
+	int conc;
+	int64_t delay;
+	remote_limits(c, domain, &conc, &delay);
+	if (conc > 0 && dests[d].running >= (size_t)conc)
+		return -1;
+	int64_t left = dests[d].last_start + delay - now;
+	return left > 0 ? left : 0;
+}
+
+static void on_sigchld(int sig)
+{
+	(void)sig;
+	child_exited = 1;
+}
+
+static void children_reap(void)
+{
+	pid_t pid;
+	child_exited = 0;
+	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+		for (size_t k = 0; k < nchildren; k++)
+			if (children[k].pid == pid) {
+				dests[children[k].dest].running--;
+				children[k] = children[--nchildren];
+				break;
+			}
+}
+
 /* Fork a child for batch i and forget the batch here. */
 static void batch_start(const struct remote_conf *c, size_t i)
 {
@@ -163,8 +254,20 @@ static void batch_start(const struct remote_conf *c, size_t i)
 		for (size_t k = 0; k < nbatches; k++)  /* other batches' files */
 			for (size_t j = 0; k != i && j < batches[k].n; j++)
 				close(batches[k].jobs[j].fd);
+		sigset_t none;
+		sigemptyset(&none);
+		signal(SIGCHLD, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		remote_deliver(c, batches[i].domain, batches[i].jobs, batches[i].n, sock);
 		_exit(0);
+	}
+	if (pid > 0) {
+		size_t d = dest_find(batches[i].domain, 1);
+		dests[d].running++;
+		dests[d].last_start = now_ms();
+		children = xreallocarray(children, nchildren + 1, sizeof(*children));
+		children[nchildren].pid = pid;
+		children[nchildren++].dest = d;
 	}
 	if (pid < 0) {
 		log_error("fork: %s (jobs of %s retried later)", strerror(errno), batches[i].domain);
@@ -204,17 +307,38 @@ static void take_jobs(void)
 	}
 }
 
-static int next_timeout(void)
+/* Milliseconds until batch i may start (0: now), -1: when a child ends. */
+static int64_t batch_wait(const struct remote_conf *c, size_t i, int64_t now)
 {
-	if (nbatches == 0)
-		return -1;
-	int64_t now = now_ms(), t = REMOTE_WINDOW_MS;
+	int64_t w = dest_wait(c, batches[i].domain, now);
+	if (batches[i].n == REMOTE_BATCH_MAX || w != 0)
+		return w;
+	int64_t left = batches[i].since + REMOTE_WINDOW_MS - now;
+	return left > 0 ? left : 0;
+}
+
+/* The poll timeout: the nearest batch start; a child's end interrupts it. */
+static int next_timeout(const struct remote_conf *c)
+{
+	int64_t now = now_ms(), t = -1;
 	for (size_t i = 0; i < nbatches; i++) {
-		int64_t left = batches[i].since + REMOTE_WINDOW_MS - now;
-		if (left < t)
-			t = left;
+		int64_t w = batch_wait(c, i, now);
+		if (w >= 0 && (t < 0 || w < t))
+			t = w;
 	}
-	return t < 0 ? 0 : (int)t;
+	return t > 3600000 ? 3600000 : (int)t;
+}
+
+static void batches_start_due(const struct remote_conf *c)
+{
+	int64_t now = now_ms();
+	for (size_t i = 0; i < nbatches;) {
+		if (batch_wait(c, i, now) == 0)
+			batch_start(c, i);  /* moves the last batch to i */
+		else
+			i++;
+	}
+	dest_prune(c, now);
 }
 
 int main(int argc, char **argv)
@@ -224,10 +348,15 @@ int main(int argc, char **argv)
 	if (argc != 1)
 		log_fatal(EX_USAGE, "usage: remote (run by courierd only)");
 	priv_refuse_root("remote");
+	/* SIGCHLD stays blocked but inside ppoll, so a child's end wakes it */
 	struct sigaction sa = { 0 };
-	sa.sa_handler = SIG_IGN;
-	sa.sa_flags = SA_NOCLDWAIT;  /* batch children reap themselves */
+	sigset_t block, during_poll;
+	sa.sa_handler = on_sigchld;
 	sigaction(SIGCHLD, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, &during_poll);
+	sigdelset(&during_poll, SIGCHLD);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);    /* we end when courierd closes the socket */
 	struct remote_conf conf;
@@ -237,16 +366,13 @@ int main(int argc, char **argv)
 	buf_free(&err);
 	for (;;) {
 		struct pollfd p = { .fd = sock, .events = POLLIN };
-		if (poll(&p, 1, next_timeout()) < 0 && errno != EINTR)
+		int t = next_timeout(&conf);
+		struct timespec ts = { t / 1000, (long)(t % 1000) * 1000000 };
+		if (ppoll(&p, 1, t < 0 ? NULL : &ts, &during_poll) < 0 && errno != EINTR)
 			log_fatal(EX_TEMPFAIL, "poll: %s", strerror(errno));
+		if (child_exited)
+			children_reap();
 		take_jobs();
-		int64_t now = now_ms();
-		for (size_t i = 0; i < nbatches;) {
-			if (batches[i].since + REMOTE_WINDOW_MS <= now ||
-			    batches[i].n == REMOTE_BATCH_MAX)
-				batch_start(&conf, i);  /* moves the last batch to i */
-			else
-				i++;
-		}
+		batches_start_due(&conf);
 	}
 }

@@ -15,7 +15,8 @@
 
 static const char *const remote_known[] = {
 	"helo", "port", "tls", "tls_ca_file", "inet", "connect_timeout", "greeting_timeout",
-	"command_timeout", "data_timeout", "data_end_timeout", "auth_plaintext", NULL,
+	"command_timeout", "data_timeout", "data_end_timeout", "auth_plaintext",
+	"destination_concurrency", "destination_rate_delay", NULL,
 };
 
 static int remote_tls_mode(const char *s, size_t len)
@@ -40,9 +41,13 @@ static int remote_ms(const struct config_env *env, const char *name, uint64_t de
 static int remote_settings(struct remote_conf *c, const struct config_env *env, struct buf *err)
 {
 	const char *v;
-	uint64_t port;
+	uint64_t port, conc, delay;
 	if (config_env_check(env, remote_known, err) < 0 ||
 	    config_env_u64(env, "port", 25, 1, 65535, CONFIG_UNIT_NONE, &port, err) < 0 ||
+	    config_env_u64(env, "destination_concurrency", 0, 0, REMOTE_MAX_CONCURRENCY,
+			   CONFIG_UNIT_NONE, &conc, err) < 0 ||
+	    config_env_u64(env, "destination_rate_delay", 0, 0, REMOTE_MAX_RATE_DELAY,
+			   CONFIG_UNIT_DURATION, &delay, err) < 0 ||
 	    config_env_bool(env, "auth_plaintext", 0, &c->auth_plaintext, err) < 0 ||
 	    remote_ms(env, "connect_timeout", 30, &c->connect_timeout_ms, err) < 0 ||
 	    remote_ms(env, "greeting_timeout", 300, &c->timeouts.greeting, err) < 0 ||
@@ -51,6 +56,8 @@ static int remote_settings(struct remote_conf *c, const struct config_env *env, 
 	    remote_ms(env, "data_end_timeout", 600, &c->timeouts.data_term, err) < 0)
 		return -1;
 	c->port = (unsigned)port;
+	c->concurrency = (int)conc;
+	c->rate_delay = (int64_t)delay * 1000;
 	c->timeouts.mail = c->timeouts.rcpt = c->timeouts.command;
 	c->timeouts.data_init = c->timeouts.data_block < 120000 ? c->timeouts.data_block : 120000;
 	config_env_string(env, "tls", "may", &v);
@@ -138,6 +145,21 @@ static int remote_route_option(struct remote_route *r, const char *s, size_t n)
 		r->tls = remote_tls_mode(s + 4, n - 4);
 		return r->tls < 0 ? -1 : 0;
 	}
+	uint64_t v;
+	if (n > 12 && memcmp(s, "concurrency=", 12) == 0 && r->concurrency < 0) {
+		if (config_parse_u64(s + 12, n - 12, CONFIG_UNIT_NONE, 0, REMOTE_MAX_CONCURRENCY,
+				     &v, NULL) < 0)
+			return -1;
+		r->concurrency = (int)v;
+		return 0;
+	}
+	if (n > 11 && memcmp(s, "rate_delay=", 11) == 0 && r->rate_delay < 0) {
+		if (config_parse_u64(s + 11, n - 11, CONFIG_UNIT_DURATION, 0, REMOTE_MAX_RATE_DELAY,
+				     &v, NULL) < 0)
+			return -1;
+		r->rate_delay = (int64_t)v * 1000;
+		return 0;
+	}
 	if (n > 5 && memcmp(s, "auth=", 5) == 0 && !r->user) {
 		const char *colon = memchr(s + 5, ':', n - 5);
 		if (!colon || colon == s + 5)
@@ -152,7 +174,8 @@ static int remote_route_option(struct remote_route *r, const char *s, size_t n)
 int remote_route_parse(const char *line, size_t len, struct remote_route *r, struct buf *err)
 {
 	memset(r, 0, sizeof(*r));
-	r->tls = -1;
+	r->tls = r->concurrency = -1;
+	r->rate_delay = -1;
 	size_t field = 0, i = 0;
 	int rc = 0;
 	while (i < len && rc == 0) {
@@ -163,16 +186,21 @@ int remote_route_parse(const char *line, size_t len, struct remote_route *r, str
 			i++;
 		if (i == start)
 			break;
+		int opt = memchr(line + start, '=', i - start) != NULL;
 		if (field == 0)
 			r->domain = remote_lower(line + start, i - start);
-		else if (field == 1)
+		else if (field == 1 && !opt)
 			rc = remote_route_host(r, line + start, i - start);
 		else
 			rc = remote_route_option(r, line + start, i - start);
 		field++;
 	}
+	/* without a host, only the limits and tls apply (to the MX hosts) */
+	if (rc == 0 && !r->host && r->user)
+		rc = -1;
 	if (rc < 0 || field < 2 || memchr(line, '\0', len)) {
-		buf_error(err, "bad route (want: DOMAIN HOST[:PORT] [tls=MODE] [auth=USER:PASS])");
+		buf_error(err, "bad route (want: DOMAIN [HOST[:PORT]] [tls=MODE] [auth=USER:PASS] "
+			  "[concurrency=N] [rate_delay=DURATION])");
 		remote_route_free(r);
 		return -1;
 	}
@@ -234,6 +262,14 @@ const struct remote_route *remote_route_find(const struct remote_conf *c, const 
 		}
 	}
 	return best ? best : star;
+}
+
+void remote_limits(const struct remote_conf *c, const char *domain, int *concurrency,
+		   int64_t *rate_delay)
+{
+	const struct remote_route *r = remote_route_find(c, domain);
+	*concurrency = r && r->concurrency >= 0 ? r->concurrency : c->concurrency;
+	*rate_delay = r && r->rate_delay >= 0 ? r->rate_delay : c->rate_delay;
 }
 
 int remote_conf_load(struct remote_conf *c, struct buf *err)

@@ -121,3 +121,84 @@ TEST(remote_conf_files)
 	buf_free(&dir);
 	buf_free(&err);
 }
+
+TEST(remote_route_limits)
+{
+	struct remote_route r;
+	CHECK_INT(parse("slow.example concurrency=2 rate_delay=5 tls=verify", &r), 0);
+	CHECK(r.host == NULL);  /* the MX hosts, with these limits and this TLS policy */
+	CHECK_INT(r.concurrency, 2);
+	CHECK_INT(r.rate_delay, 5000);
+	CHECK_INT(r.tls, SMTPC_TLS_VERIFY);
+	remote_route_free(&r);
+	CHECK_INT(parse("x.example [192.0.2.1]:26 rate_delay=2m concurrency=0", &r), 0);
+	CHECK_STR(r.host, "192.0.2.1");
+	CHECK_INT(r.rate_delay, 120000);
+	CHECK_INT(r.concurrency, 0);
+	remote_route_free(&r);
+	CHECK_INT(parse("x.example relay", &r), 0);
+	CHECK_INT(r.concurrency, -1);
+	CHECK_INT(r.rate_delay, -1);
+	remote_route_free(&r);
+	static const char *const bad[] = {
+		"x.example concurrency=", "x.example concurrency=-1", "x.example concurrency=1001",
+		"x.example concurrency=2 concurrency=3", "x.example rate_delay=2h",
+		"x.example rate_delay=5x", "x.example rate_delay=", "x.example auth=u:p",
+		"x.example concurrency=99999999999999999999999",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (parse(bad[i], &r) == 0)
+			unit_fail(__FILE__, __LINE__, "accepted \"%s\"", bad[i]);
+}
+
+TEST(remote_limits_lookup)
+{
+	struct remote_conf c;
+	memset(&c, 0, sizeof(c));
+	c.concurrency = 10;
+	c.rate_delay = 1000;
+	struct remote_route routes[2];
+	CHECK_INT(parse(".slow.example concurrency=1", &routes[0]), 0);
+	CHECK_INT(parse("fast.example rate_delay=0", &routes[1]), 0);
+	c.routes = routes;
+	c.nroutes = 2;
+	int conc;
+	int64_t delay;
+	remote_limits(&c, "mx.slow.example", &conc, &delay);
+	CHECK_INT(conc, 1);
+	CHECK_INT(delay, 1000);  /* not set on the route: remote.conf's */
+	remote_limits(&c, "fast.example", &conc, &delay);
+	CHECK_INT(conc, 10);
+	CHECK_INT(delay, 0);
+	remote_limits(&c, "other.example", &conc, &delay);
+	CHECK_INT(conc, 10);
+	CHECK_INT(delay, 1000);
+	for (int i = 0; i < 2; i++)
+		remote_route_free(&routes[i]);
+}
+
+TEST(remote_conf_limits)
+{
+	struct buf dir = BUF_INIT, err = BUF_INIT;
+	buf_printf(&dir, "%s/etc/estafette", unit_tmpdir());
+	CHECK_INT(file_mkdirs(buf_cstr(&dir), 0755), 0);
+	paths_set_root(unit_tmpdir());
+	put("me", "mail.example.test\n");
+	put("dns.conf", "");
+	put("remote.conf", "destination_concurrency = 4\ndestination_rate_delay = 3s\n");
+	struct remote_conf c;
+	CHECK_INT(remote_conf_load(&c, &err), 0);
+	CHECK_INT(c.concurrency, 4);
+	CHECK_INT(c.rate_delay, 3000);
+	remote_conf_free(&c);
+	put("remote.conf", "");
+	CHECK_INT(remote_conf_load(&c, &err), 0);
+	CHECK_INT(c.concurrency, 0);  /* unlimited here: courierd's max_per_destination */
+	CHECK_INT(c.rate_delay, 0);
+	remote_conf_free(&c);
+	put("remote.conf", "destination_concurrency = 1001\n");
+	CHECK_INT(remote_conf_load(&c, &err), -1);
+	remote_conf_free(&c);
+	buf_free(&dir);
+	buf_free(&err);
+}

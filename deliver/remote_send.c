@@ -60,6 +60,7 @@ struct rstate {
 	struct rmsg *msgs;
 	size_t nmsgs;
 	struct buf last_err;
+	enum smtpc_tls tls;   /* for MX hosts and literals: remote.conf's or the route's */
 	SSL_CTX *ctx_any, *ctx_verify;
 	struct dns *dns;
 };
@@ -362,7 +363,7 @@ static void remote_base_host(const struct rstate *s, struct rhost *h, const char
 	memset(h, 0, sizeof(*h));
 	h->name = name;
 	h->port = s->c->port;
-	h->tls = s->c->tls;
+	h->tls = s->tls;
 }
 
 /* "[192.0.2.1]" or "[IPv6:2001:db8::1]": the address, or NULL. */
@@ -415,13 +416,13 @@ static void remote_via_mx(struct rstate *s, const char *domain)
 static void remote_route(struct rstate *s, const char *domain)
 {
 	const struct remote_route *r = remote_route_find(s->c, domain);
-	char *literal = r ? NULL : remote_literal(domain);
+	char *literal = r && r->host ? NULL : remote_literal(domain);
 	struct rhost h;
-	if (r) {
+	s->tls = r && r->tls >= 0 ? (enum smtpc_tls)r->tls : s->c->tls;
+	if (r && r->host) {
 		remote_base_host(s, &h, r->host);
 		h.literal = r->literal;
 		h.port = r->port ? r->port : s->c->port;
-		h.tls = r->tls >= 0 ? (enum smtpc_tls)r->tls : s->c->tls;
 		h.user = r->user;
 		h.pass = r->pass;
 		remote_host(s, &h);
