@@ -14,8 +14,10 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import unittest
 
+import dnsserver
 from smtpd_util import SmtpdCase, PASSWORD, body_of
 
 SWAKS = shutil.which("swaks")
@@ -273,6 +275,32 @@ class SwaksPolicyTest(SwaksCase):
         self.assertEqual(code, 26, out)
         self.assertIn("554 5.6.0", out)
         self.assertEqual(self.queued(), [])
+
+    def test_tarpit_after_errors(self):
+        self.config("smtpd.conf", "max_bad_commands = 1000\nmax_errors = 1\n"
+                    "tarpit_delay = 1\n")
+        t0 = time.monotonic()
+        out = self.ok(self.swaks(sender="a@remote.example",
+                                 to="x@elsewhere.example,y@elsewhere.example,joe@example.test",
+                                 data=b"Subject: t\r\n\r\nx\r\n.\r\n"))
+        self.assertGreater(time.monotonic() - t0, 0.9, out)  # the second error waited
+        self.assertEqual(out.count("554 5.7.1 Relaying denied"), 2)
+        self.assertEqual(len(self.queued()), 1)
+
+    @unittest.skipUnless(dnsserver.available(), "unbound is not installed")
+    def test_dnsbl(self):
+        dns = dnsserver.DnsServer(self.tmp,
+                                  ['local-zone: "bl.test." static',
+                                   'local-data: "66.2.0.192.bl.test. A 127.0.0.2"']).start()
+        self.addCleanup(dns.stop)
+        self.config("dns.conf", "forwarders = 127.0.0.1:%d\ntimeout = 5\n" % dns.port)
+        self.config("smtpd.conf", self.SMTPD_CONF + "dnsbl_zones = bl.test\n")
+        code, out = self.swaks(ip="192.0.2.66", sender="a@remote.example", to=USER)
+        self.assertEqual(code, 21, out)
+        self.assertIn("554 5.7.1 Service unavailable; client [192.0.2.66] blocked using bl.test", out)
+        self.ok(self.swaks(ip="192.0.2.67", sender="a@remote.example", to=USER,
+                           data=b"Subject: ok\r\n\r\nnot listed\r\n.\r\n"))
+        self.assertEqual(len(self.queued()), 1)
 
     def test_open_relay_battery(self):
         # swaks wraps each in <...>; commas separate recipients, so the
