@@ -34,6 +34,15 @@ struct backend_account {
 	struct buf crampw;    /* CRAM-MD5 secret (lib/crammd5.h); empty = none */
 };
 
+/* New secrets for PASSWD, all made from the new password by authd: a crypt(3)
+ * hash (lib/passwd), SCRAM-SHA-256 keys (lib/scram) and a CRAM-MD5 secret
+ * (lib/crammd5). A backend stores those it is configured for. */
+struct backend_secrets {
+	const char *hash, *scram, *cram;
+	const char *old;   /* the old password (checked), for a backend that binds with it */
+	size_t oldlen;
+};
+
 struct backend;
 
 struct backend_ops {
@@ -50,6 +59,11 @@ struct backend_ops {
 	/* Optional: call each() per account until it returns non-zero. */
 	int (*enumerate)(struct backend *be, int (*each)(void *ctx, const struct backend_account *a),
 			 void *ctx, struct buf *err);
+	/* Optional: store new secrets for the account a that lookup found (the
+	 * caller has checked the old password). 1 done, 0 not stored (no such
+	 * account any more), -1 error (with err). */
+	int (*passwd)(struct backend *be, const char *service, const struct backend_account *a,
+		      const struct backend_secrets *s, struct buf *err);
 	void (*close)(struct backend *be);
 };
 

@@ -6,8 +6,12 @@
  * filter syntax. One entry is FOUND, none NOTFOUND, several or any server or
  * network failure (bounded by ldap.timeout) ERROR, i.e. TEMPFAIL.
  * verify either binds as the entry's DN with the password (ldap.auth = bind)
- * or checks the entry's password attribute with lib/passwd (compare). Trusts
- * the directory's data only after checking it (numeric ids, no NUL bytes). */
+ * or checks the entry's password attribute with lib/passwd (compare).
+ * enumerate lists the entries ldap.enum_filter finds (their ldap.address_attr
+ * is the account's name); passwd replaces the password attribute (and the
+ * SCRAM and CRAM-MD5 attributes when set), bound as the entry itself with the
+ * old password (ldap.passwd = self) or as ldap.binddn (admin). Trusts the
+ * directory's data only after checking it (numeric ids, no NUL bytes). */
 #include "backend.h"
 #include "alloc.h"
 #include "config.h"
@@ -27,21 +31,27 @@ struct backend {
 	int compare;           /* ldap.auth = compare */
 	uint64_t timeout_s;
 	uint64_t uid, gid;     /* defaults when the entry has no id attributes */
-	const char *attr[9];   /* uid gid home maildir quota options password scram cram */
-	char *attr_store[9];
+	const char *attr[10];  /* uid gid home maildir quota options password scram cram address */
+	char *attr_store[10];
+	char *enum_filter;
+	int passwd;            /* 0 no PASSWD, 1 bound as the entry (self), 2 as binddn (admin) */
 	struct buf dn;         /* DN of the entry the last lookup found */
 	struct buf dn_user;    /* ... and for which user */
 };
 
-enum { A_UID, A_GID, A_HOME, A_MAILDIR, A_QUOTA, A_OPTIONS, A_PASSWORD, A_SCRAM, A_CRAM, A_COUNT };
+enum {
+	A_UID, A_GID, A_HOME, A_MAILDIR, A_QUOTA, A_OPTIONS, A_PASSWORD, A_SCRAM, A_CRAM, A_ADDRESS,
+	A_COUNT
+};
 
 static const char *const attr_setting[A_COUNT] = {
 	"ldap.uid_attr", "ldap.gid_attr", "ldap.home_attr", "ldap.maildir_attr",
 	"ldap.quota_attr", "ldap.options_attr", "ldap.password_attr", "ldap.scram_attr",
-	"ldap.cram_attr",
+	"ldap.cram_attr", "ldap.address_attr",
 };
 static const char *const attr_default[A_COUNT] = {
 	"uidNumber", "gidNumber", "homeDirectory", "mailMessageStore", "", "", "userPassword", "", "",
+	"mail",
 };
 
 static char *setting(const struct config_env *conf, const char *name, const char *def)
@@ -79,6 +89,7 @@ static void ldap_close_be(struct backend *be)
 	free(be->base);
 	free(be->filter);
 	free(be->binddn);
+	free(be->enum_filter);
 	for (int i = 0; i < A_COUNT; i++)
 		free(be->attr_store[i]);
 	if (be->bindpw.data)
@@ -87,6 +98,27 @@ static void ldap_close_be(struct backend *be)
 	buf_free(&be->dn);
 	buf_free(&be->dn_user);
 	free(be);
+}
+
+/* ldap.enum_filter (default: entries with an address) and ldap.passwd. */
+static int ldap_open_more(struct backend *be, const struct config_env *conf, struct buf *err)
+{
+	const char *v;
+	struct buf def = BUF_INIT;
+	buf_printf(&def, "(%s=*)", be->attr[A_ADDRESS]);
+	be->enum_filter = setting(conf, "ldap.enum_filter", buf_cstr(&def));
+	buf_free(&def);
+	config_env_string(conf, "ldap.passwd", "no", &v);
+	be->passwd = strcmp(v, "self") == 0 ? 1 : strcmp(v, "admin") == 0 ? 2 : 0;
+	if (be->passwd == 0 && strcmp(v, "no") != 0) {
+		buf_printf(err, "ldap.passwd: \"no\", \"self\" or \"admin\", not \"%s\"", v);
+		return -1;
+	}
+	if (*be->attr[A_ADDRESS] == '\0') {
+		buf_set_str(err, "ldap.address_attr is empty");
+		return -1;
+	}
+	return 0;
 }
 
 static struct backend *ldap_open_be(const struct config_env *conf, struct buf *err)
@@ -99,6 +131,8 @@ static struct backend *ldap_open_be(const struct config_env *conf, struct buf *e
 	be->binddn = setting(conf, "ldap.binddn", "");
 	for (int i = 0; i < A_COUNT; i++)
 		be->attr[i] = be->attr_store[i] = setting(conf, attr_setting[i], attr_default[i]);
+	if (ldap_open_more(be, conf, err) < 0)
+		goto fail;
 	config_env_string(conf, "ldap.auth", "bind", &mode);
 	if (strcmp(mode, "bind") != 0 && strcmp(mode, "compare") != 0) {
 		buf_printf(err, "ldap.auth: \"bind\" or \"compare\", not \"%s\"", mode);
@@ -230,14 +264,14 @@ static int fill_account(struct backend *be, LDAP *ld, LDAPMessage *e, const char
 			struct backend_account *out, struct buf *err)
 {
 	struct buf *dest[A_COUNT] = { NULL, NULL, &out->home, &out->maildir, &out->quota,
-				      &out->options, &out->systempw, &out->scrampw, &out->crampw };
+				      &out->options, &out->systempw, &out->scrampw, &out->crampw, NULL };
 	struct buf idv = BUF_INIT;
 	uint64_t uid = 0, gid = 0;
 	int bad = 0;
 	backend_account_reset(out);
 	buf_set_str(&out->address, user);
 	for (int i = A_HOME; i < A_COUNT; i++)
-		if (get_value(ld, e, be->attr[i], dest[i]) < 0)
+		if (dest[i] && get_value(ld, e, be->attr[i], dest[i]) < 0)
 			bad = 1;
 	int p = get_value(ld, e, be->attr[A_UID], &idv);
 	bad |= p < 0 || parse_id(&idv, be->uid, p > 0, &uid) < 0;
@@ -346,11 +380,129 @@ static int ldap_verify_be(struct backend *be, const char *service, const struct 
 	return r;
 }
 
+/* A connection bound as dn with pw: NULL with err. */
+static LDAP *bound(struct backend *be, const char *dn, const char *pw, size_t len, struct buf *err)
+{
+	LDAP *ld = connect_server(be, err);
+	if (ld == NULL)
+		return NULL;
+	int rc = simple_bind(ld, dn, pw, len);
+	if (rc == LDAP_SUCCESS)
+		return ld;
+	buf_printf(err, "bind %s as %s: %s", be->uri, *dn ? dn : "anonymous", ldap_err2string(rc));
+	ldap_unbind_ext_s(ld, NULL, NULL);
+	return NULL;
+}
+
+/* Each entry of a search result as an account named by its address attribute. */
+static int enum_entries(struct backend *be, LDAP *ld, LDAPMessage *res,
+			int (*each)(void *ctx, const struct backend_account *a), void *ctx,
+			struct buf *err)
+{
+	struct backend_account a;
+	struct buf addr = BUF_INIT;
+	int rc = 0;
+	memset(&a, 0, sizeof a);
+	for (LDAPMessage *e = ldap_first_entry(ld, res); e && rc == 0; e = ldap_next_entry(ld, e)) {
+		int r = get_value(ld, e, be->attr[A_ADDRESS], &addr);
+		if (r == 0)
+			continue; /* not an account */
+		if (r < 0 || fill_account(be, ld, e, buf_cstr(&addr), &a, err) < 0) {
+			if (err->len == 0)
+				buf_printf(err, "an entry's %s is malformed", be->attr[A_ADDRESS]);
+			rc = -1;
+		} else if (each(ctx, &a)) {
+			break;
+		}
+	}
+	backend_account_free(&a);
+	buf_free(&addr);
+	return rc;
+}
+
+static int ldap_enum_be(struct backend *be, int (*each)(void *ctx, const struct backend_account *a),
+			void *ctx, struct buf *err)
+{
+	struct timeval tv = { (time_t)be->timeout_s, 0 };
+	LDAPMessage *res = NULL;
+	char *attrs[A_COUNT + 1];
+	int n = 0, rc = -1;
+	for (int i = 0; i < A_COUNT; i++)
+		if (*be->attr[i] && i != A_PASSWORD && i != A_SCRAM && i != A_CRAM)
+			attrs[n++] = (char *)be->attr[i];
+	attrs[n] = NULL;
+	LDAP *ld = bound(be, be->binddn, be->bindpw.data ? be->bindpw.data : "", be->bindpw.len, err);
+	if (ld == NULL)
+		return -1;
+	int r = ldap_search_ext_s(ld, be->base, LDAP_SCOPE_SUBTREE, be->enum_filter, attrs, 0,
+				  NULL, NULL, &tv, 0, &res);
+	if (r != LDAP_SUCCESS)
+		buf_printf(err, "search %s %s: %s", be->uri, be->enum_filter, ldap_err2string(r));
+	else
+		rc = enum_entries(be, ld, res, each, ctx, err);
+	if (res)
+		ldap_msgfree(res);
+	ldap_unbind_ext_s(ld, NULL, NULL);
+	return rc;
+}
+
+/* One "replace attr with value" modification, or nothing when attr is unset. */
+static void add_mod(LDAPMod **mods, LDAPMod *m, struct berval *bv, struct berval **vals,
+		    size_t *n, const char *attr, const char *value)
+{
+	if (*attr == '\0' || value == NULL)
+		return;
+	*bv = (struct berval){ (ber_len_t)strlen(value), (char *)value };
+	vals[0] = bv;
+	vals[1] = NULL;
+	*m = (LDAPMod){ .mod_op = LDAP_MOD_REPLACE | LDAP_MOD_BVALUES, .mod_type = (char *)attr,
+			.mod_vals.modv_bvals = vals };
+	mods[(*n)++] = m;
+	mods[*n] = NULL;
+}
+
+static int ldap_passwd_be(struct backend *be, const char *service, const struct backend_account *acct,
+			  const struct backend_secrets *sec, struct buf *err)
+{
+	(void)service;
+	if (be->passwd == 0)
+		return 0;
+	if (be->dn.len == 0 || !buf_eq_str(&be->dn_user, buf_cstr((struct buf *)&acct->address))) {
+		buf_set_str(err, "passwd without a matching lookup");
+		return -1;
+	}
+	struct buf crypt = BUF_INIT;
+	buf_printf(&crypt, "{CRYPT}%s", sec->hash);
+	LDAPMod m[3], *mods[4];
+	struct berval bv[3], *vals[3][2];
+	size_t n = 0;
+	mods[0] = NULL;
+	add_mod(mods, &m[0], &bv[0], vals[0], &n, be->attr[A_PASSWORD], buf_cstr(&crypt));
+	add_mod(mods, &m[1], &bv[1], vals[1], &n, be->attr[A_SCRAM], sec->scram);
+	add_mod(mods, &m[2], &bv[2], vals[2], &n, be->attr[A_CRAM], sec->cram);
+	const char *dn = be->passwd == 1 ? buf_cstr(&be->dn) : be->binddn;
+	LDAP *ld = be->passwd == 1 ? bound(be, dn, sec->old, sec->oldlen, err)
+				   : bound(be, dn, be->bindpw.data ? be->bindpw.data : "",
+					   be->bindpw.len, err);
+	int rc = -1;
+	if (ld) {
+		int r = ldap_modify_ext_s(ld, buf_cstr(&be->dn), mods, NULL, NULL);
+		rc = r == LDAP_SUCCESS ? 1 : r == LDAP_NO_SUCH_OBJECT ? 0 : -1;
+		if (rc < 0)
+			buf_printf(err, "modify %s: %s", buf_cstr(&be->dn), ldap_err2string(r));
+		ldap_unbind_ext_s(ld, NULL, NULL);
+	}
+	explicit_bzero(crypt.data, crypt.cap);
+	buf_free(&crypt);
+	return rc;
+}
+
 const struct backend_ops backend_ldap = {
 	.name = "ldap",
 	.open = ldap_open_be,
 	.lookup = ldap_lookup_be,
 	.verify = ldap_verify_be,
-	.enumerate = NULL,
+	.enumerate = ldap_enum_be,
+	.passwd = ldap_passwd_be,
 	.close = ldap_close_be,
 };

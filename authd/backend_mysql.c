@@ -108,26 +108,61 @@ static int my_execute(MYSQL_STMT *st, struct sql_query *q, const struct sql_args
 	return 0;
 }
 
-/* Fill out from the statement's single row. */
-static int my_fill(MYSQL_STMT *st, struct my_row *row, struct backend_account *out,
-		   const char *user, struct buf *err)
+/* Bind the statement's result columns to row: the metadata (free it), or NULL with err. */
+static MYSQL_RES *my_bind(MYSQL_STMT *st, struct my_row *row, unsigned int *n, struct buf *err)
 {
 	MYSQL_RES *meta = mysql_stmt_result_metadata(st);
-	unsigned int n = meta ? mysql_num_fields(meta) : 0;
-	int rc = BACKEND_ERROR;
-	if (n == 0 || n > MY_MAX_COLUMNS) {
+	*n = meta ? mysql_num_fields(meta) : 0;
+	if (*n == 0 || *n > MY_MAX_COLUMNS) {
 		buf_error(err, "mysql: the query must return 1 to %d columns", MY_MAX_COLUMNS);
-		goto out;
+		goto fail;
 	}
 	memset(row->bind, 0, sizeof row->bind);
-	for (unsigned int i = 0; i < n; i++) {
+	for (unsigned int i = 0; i < *n; i++) {
 		row->bind[i].buffer_type = MYSQL_TYPE_STRING;
 		row->bind[i].buffer = row->value[i];
 		row->bind[i].buffer_length = MY_VALUE_MAX;
 		row->bind[i].length = &row->length[i];
 		row->bind[i].is_null = &row->null[i];
 	}
-	if (mysql_stmt_bind_result(st, row->bind) || mysql_stmt_store_result(st)) {
+	if (mysql_stmt_bind_result(st, row->bind) == 0)
+		return meta;
+	buf_error(err, "mysql: result: %s", mysql_stmt_error(st));
+fail:
+	if (meta)
+		mysql_free_result(meta);
+	return NULL;
+}
+
+/* The fetched row's columns into out: 0, or -1 with err. */
+static int my_row_fill(MYSQL_RES *meta, unsigned int n, struct my_row *row,
+		       struct backend_account *out, struct buf *err)
+{
+	MYSQL_FIELD *fields = mysql_fetch_fields(meta);
+	int seen = 0, s = 0;
+	for (unsigned int i = 0; i < n && s >= 0; i++)
+		if (!row->null[i] &&
+		    (s = sql_set_column(out, fields[i].name, row->value[i], row->length[i], err)) > 0)
+			seen |= s;
+	if (s < 0)
+		return -1;
+	if (seen != (SQL_SET_UID | SQL_SET_GID)) {
+		buf_error(err, "mysql: the query gave no uid or no gid");
+		return -1;
+	}
+	return 0;
+}
+
+/* Fill out from the statement's single row. */
+static int my_fill(MYSQL_STMT *st, struct my_row *row, struct backend_account *out,
+		   const char *user, struct buf *err)
+{
+	unsigned int n;
+	MYSQL_RES *meta = my_bind(st, row, &n, err);
+	int rc = BACKEND_ERROR;
+	if (meta == NULL)
+		return rc;
+	if (mysql_stmt_store_result(st)) {
 		buf_error(err, "mysql: result: %s", mysql_stmt_error(st));
 		goto out;
 	}
@@ -147,19 +182,10 @@ static int my_fill(MYSQL_STMT *st, struct my_row *row, struct backend_account *o
 	}
 	backend_account_reset(out);
 	buf_set_str(&out->address, user);
-	MYSQL_FIELD *fields = mysql_fetch_fields(meta);
-	int seen = 0, s = 0;
-	for (unsigned int i = 0; i < n && s >= 0; i++)
-		if (!row->null[i] &&
-		    (s = sql_set_column(out, fields[i].name, row->value[i], row->length[i], err)) > 0)
-			seen |= s;
-	if (s >= 0 && seen != (SQL_SET_UID | SQL_SET_GID))
-		buf_error(err, "mysql: the query gave no uid or no gid");
-	else if (s >= 0)
+	if (my_row_fill(meta, n, row, out, err) == 0)
 		rc = BACKEND_FOUND;
 out:
-	if (meta)
-		mysql_free_result(meta);
+	mysql_free_result(meta);
 	return rc;
 }
 
@@ -214,11 +240,114 @@ out:
 	return rc;
 }
 
+/* Run q on the connection; once more on a new connection if an old one was
+ * lost. The executed statement (close it), or NULL with err. */
+static MYSQL_STMT *my_query(struct backend *be, const struct sql_query *q, const struct sql_args *a,
+			    struct buf *err)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int reused = be->db != NULL;
+		if (my_connect(be, err) < 0) {
+			my_drop(be);
+			return NULL;
+		}
+		MYSQL_STMT *st = mysql_stmt_init(be->db);
+		if (st && my_execute(st, (struct sql_query *)q, a, err) == 0)
+			return st;
+		unsigned int e = st ? mysql_stmt_errno(st) : mysql_errno(be->db);
+		if (st == NULL)
+			buf_error(err, "mysql: %s", mysql_error(be->db));
+		else
+			mysql_stmt_close(st);
+		my_drop(be);
+		if (!reused || (e != CR_SERVER_GONE_ERROR && e != CR_SERVER_LOST))
+			break;
+		buf_reset(err);
+	}
+	return NULL;
+}
+
+/* Fetch every row of st, calling each; 0, or -1 with err. */
+static int my_each_row(MYSQL_STMT *st, int (*each)(void *ctx, const struct backend_account *a),
+		       void *ctx, struct buf *err)
+{
+	struct my_row *row = xcalloc(1, sizeof *row);
+	struct backend_account acct;
+	unsigned int n;
+	int rc = -1, f;
+	memset(&acct, 0, sizeof acct);
+	MYSQL_RES *meta = my_bind(st, row, &n, err);
+	while (meta && (f = mysql_stmt_fetch(st)) == 0) {
+		backend_account_reset(&acct);
+		if (my_row_fill(meta, n, row, &acct, err) < 0)
+			goto out;
+		if (acct.address.len == 0) {
+			buf_error(err, "mysql: enum_query gave a row without an address");
+			goto out;
+		}
+		if (each(ctx, &acct))
+			break;
+	}
+	if (meta && f != 0 && f != MYSQL_NO_DATA)
+		buf_error(err, "mysql: %s", f == MYSQL_DATA_TRUNCATED ? "a value is too long"
+					     : mysql_stmt_error(st));
+	else if (meta)
+		rc = 0;
+out:
+	if (meta)
+		mysql_free_result(meta);
+	backend_account_free(&acct);
+	explicit_bzero(row, sizeof *row);
+	free(row);
+	return rc;
+}
+
+static int my_enumerate(struct backend *be, int (*each)(void *ctx, const struct backend_account *a),
+			void *ctx, struct buf *err)
+{
+	struct sql_args a;
+	memset(&a, 0, sizeof a);
+	if (be->c.enum_query.text.len == 0)
+		return 0; /* not configured: nothing to list */
+	MYSQL_STMT *st = my_query(be, &be->c.enum_query, &a, err);
+	if (st == NULL)
+		return -1;
+	int rc = my_each_row(st, each, ctx, err);
+	mysql_stmt_close(st);
+	if (rc < 0)
+		my_drop(be);
+	return rc;
+}
+
+static int my_passwd(struct backend *be, const char *service, const struct backend_account *acct,
+		     const struct backend_secrets *sec, struct buf *err)
+{
+	(void)service;
+	struct sql_args a;
+	memset(&a, 0, sizeof a);
+	const struct sql_query *q = &be->c.passwd_query;
+	int rc = 0;
+	if (q->text.len == 0 || sql_args_make(&a, q, buf_cstr((struct buf *)&acct->address)) < 0)
+		goto out; /* not configured, or not a name a database holds */
+	sql_args_secrets(&a, q, sec);
+	MYSQL_STMT *st = my_query(be, q, &a, err);
+	if (st == NULL) {
+		rc = -1;
+		goto out;
+	}
+	rc = mysql_stmt_affected_rows(st) > 0 && mysql_stmt_affected_rows(st) != (my_ulonglong)-1;
+	mysql_stmt_close(st);
+out:
+	sql_args_free(&a);
+	return rc;
+}
+
 const struct backend_ops backend_mysql = {
 	.name = "mysql",
 	.open = my_open,
 	.lookup = my_lookup,
 	.verify = NULL,
-	.enumerate = NULL,
+	.enumerate = my_enumerate,
+	.passwd = my_passwd,
 	.close = my_close,
 };

@@ -119,13 +119,13 @@ static int pg_connect(struct backend *be, long long deadline, struct buf *err)
 }
 
 /* Send the query and wait for its whole answer; the first result or NULL. */
-static PGresult *pg_run(struct backend *be, const struct sql_args *a, long long deadline,
-			struct buf *err)
+static PGresult *pg_run(struct backend *be, const struct sql_query *q, const struct sql_args *a,
+			long long deadline, struct buf *err)
 {
 	int lengths[SQL_MAX_PARAMS];
-	for (size_t i = 0; i < be->c.query.nparams; i++)
-		lengths[i] = (int)a->lengths[i]; /* bounded by SQL_USER_MAX */
-	if (!PQsendQueryParams(be->conn, buf_cstr(&be->c.query.text), (int)be->c.query.nparams,
+	for (size_t i = 0; i < q->nparams; i++)
+		lengths[i] = (int)a->lengths[i]; /* a name (SQL_USER_MAX) or a secret we made */
+	if (!PQsendQueryParams(be->conn, buf_cstr((struct buf *)&q->text), (int)q->nparams,
 			       NULL, a->values, lengths, NULL, 0))
 		goto fail;
 	int f;
@@ -164,6 +164,26 @@ fail:
 	return NULL;
 }
 
+/* Row i's columns into out: SQL_SET_UID | SQL_SET_GID as seen, or -1. */
+static int pg_row(PGresult *res, int row, struct backend_account *out, struct buf *err)
+{
+	int seen = 0;
+	for (int i = 0; i < PQnfields(res); i++) {
+		if (PQgetisnull(res, row, i))
+			continue;
+		int s = sql_set_column(out, PQfname(res, i), PQgetvalue(res, row, i),
+				       (size_t)PQgetlength(res, row, i), err);
+		if (s < 0)
+			return -1;
+		seen |= s;
+	}
+	if (seen != (SQL_SET_UID | SQL_SET_GID)) {
+		buf_error(err, "pgsql: the query gave no uid or no gid");
+		return -1;
+	}
+	return seen;
+}
+
 static int pg_fill(PGresult *res, struct backend_account *out, const char *user,
 		   struct buf *err)
 {
@@ -180,21 +200,7 @@ static int pg_fill(PGresult *res, struct backend_account *out, const char *user,
 	}
 	backend_account_reset(out);
 	buf_set_str(&out->address, user);
-	int seen = 0;
-	for (int i = 0; i < PQnfields(res); i++) {
-		if (PQgetisnull(res, 0, i))
-			continue;
-		int s = sql_set_column(out, PQfname(res, i), PQgetvalue(res, 0, i),
-				       (size_t)PQgetlength(res, 0, i), err);
-		if (s < 0)
-			return BACKEND_ERROR;
-		seen |= s;
-	}
-	if (seen != (SQL_SET_UID | SQL_SET_GID)) {
-		buf_error(err, "pgsql: the query gave no uid or no gid");
-		return BACKEND_ERROR;
-	}
-	return BACKEND_FOUND;
+	return pg_row(res, 0, out, err) < 0 ? BACKEND_ERROR : BACKEND_FOUND;
 }
 
 /* One try on the current or a new connection; drops the connection after a
@@ -207,7 +213,7 @@ static int pg_try(struct backend *be, const struct sql_args *a, const char *user
 		pg_drop(be);
 		return BACKEND_ERROR;
 	}
-	PGresult *res = pg_run(be, a, deadline, err);
+	PGresult *res = pg_run(be, &be->c.query, a, deadline, err);
 	if (res == NULL) {
 		*lost = PQstatus(be->conn) == CONNECTION_BAD;
 		pg_drop(be); /* a half-read answer leaves the connection unusable */
@@ -244,11 +250,95 @@ out:
 	return rc;
 }
 
+/* Run q (enum_query, passwd_query) on the connection, once more on a new
+ * connection if an old one turns out lost. The result, or NULL with err. */
+static PGresult *pg_query(struct backend *be, const struct sql_query *q, const struct sql_args *a,
+			  struct buf *err)
+{
+	long long deadline = sql_now_ms() + (long long)be->c.timeout_ms;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int reused = be->conn != NULL;
+		if (pg_connect(be, deadline, err) < 0) {
+			pg_drop(be);
+			return NULL;
+		}
+		PGresult *res = pg_run(be, q, a, deadline, err);
+		if (res)
+			return res;
+		int lost = PQstatus(be->conn) == CONNECTION_BAD;
+		pg_drop(be);
+		if (!reused || !lost || sql_now_ms() >= deadline)
+			break;
+		buf_reset(err);
+	}
+	return NULL;
+}
+
+static int pg_enumerate(struct backend *be, int (*each)(void *ctx, const struct backend_account *a),
+			void *ctx, struct buf *err)
+{
+	struct sql_args a;
+	struct backend_account acct;
+	memset(&a, 0, sizeof a);
+	memset(&acct, 0, sizeof acct);
+	if (be->c.enum_query.text.len == 0)
+		return 0; /* not configured: nothing to list */
+	PGresult *res = pg_query(be, &be->c.enum_query, &a, err);
+	if (res == NULL)
+		return -1;
+	int rc = 0;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		buf_error(err, "pgsql: enum_query: %s", PQresultErrorMessage(res));
+		rc = -1;
+	}
+	for (int row = 0; rc == 0 && row < PQntuples(res); row++) {
+		backend_account_reset(&acct);
+		if (pg_row(res, row, &acct, err) < 0 || acct.address.len == 0) {
+			if (err->len == 0)
+				buf_error(err, "pgsql: enum_query gave a row without an address");
+			rc = -1;
+		} else if (each(ctx, &acct)) {
+			break;
+		}
+	}
+	PQclear(res);
+	backend_account_free(&acct);
+	return rc;
+}
+
+static int pg_passwd(struct backend *be, const char *service, const struct backend_account *acct,
+		     const struct backend_secrets *sec, struct buf *err)
+{
+	(void)service;
+	struct sql_args a;
+	memset(&a, 0, sizeof a);
+	const struct sql_query *q = &be->c.passwd_query;
+	int rc = 0;
+	if (q->text.len == 0 || sql_args_make(&a, q, buf_cstr((struct buf *)&acct->address)) < 0)
+		goto out; /* not configured, or not a name a database holds */
+	sql_args_secrets(&a, q, sec);
+	PGresult *res = pg_query(be, q, &a, err);
+	if (res == NULL) {
+		rc = -1;
+	} else if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+		   PQresultStatus(res) != PGRES_TUPLES_OK) {
+		buf_error(err, "pgsql: passwd_query: %s", PQresultErrorMessage(res));
+		rc = -1;
+	} else {
+		rc = strtol(PQcmdTuples(res), NULL, 10) > 0 ? 1 : 0;
+	}
+	PQclear(res);
+out:
+	sql_args_free(&a);
+	return rc;
+}
+
 const struct backend_ops backend_pgsql = {
 	.name = "pgsql",
 	.open = pg_open,
 	.lookup = pg_lookup,
 	.verify = NULL,
-	.enumerate = NULL,
+	.enumerate = pg_enumerate,
+	.passwd = pg_passwd,
 	.close = pg_close,
 };

@@ -12,7 +12,8 @@
 #include <string.h>
 #include <time.h>
 
-int sql_query_compile(struct sql_query *q, const char *src, enum sql_dialect d, struct buf *err)
+int sql_query_compile(struct sql_query *q, const char *src, const char *allowed,
+		      enum sql_dialect d, struct buf *err)
 {
 	buf_reset(&q->text);
 	q->nparams = 0;
@@ -26,9 +27,9 @@ int sql_query_compile(struct sql_query *q, const char *src, enum sql_dialect d, 
 			buf_append_char(&q->text, '%');
 			continue;
 		}
-		if (*p != 'u' && *p != 'n' && *p != 'd') {
-			buf_error(err, "query: unknown placeholder %%%c (known: %%u %%n %%d %%%%)",
-				  *p ? *p : ' ');
+		if (*p == '\0' || !strchr(allowed, *p)) {
+			buf_error(err, "query: unknown placeholder %%%c (known here: %s and %%%%)",
+				  *p ? *p : ' ', allowed);
 			return -1;
 		}
 		if (q->nparams == SQL_MAX_PARAMS) {
@@ -78,6 +79,16 @@ static void opt_string(const struct config_env *conf, const char *name, const ch
 	buf_free(&full);
 }
 
+/* "query: ..." becomes "NAME.KEY: ...". */
+static void buf_prepend_name(struct buf *err, const char *name, const char *key)
+{
+	struct buf tmp = BUF_INIT;
+	const char *e = buf_cstr(err);
+	buf_printf(&tmp, "%s.%s%s", name, key, strncmp(e, "query", 5) == 0 ? e + 5 : e);
+	buf_set(err, tmp.data, tmp.len);
+	buf_free(&tmp);
+}
+
 int sql_conf_read(struct sql_conf *c, const struct config_env *conf, const char *name,
 		  enum sql_dialect d, struct buf *err)
 {
@@ -103,7 +114,19 @@ int sql_conf_read(struct sql_conf *c, const struct config_env *conf, const char 
 		buf_error(err, "%s.query is not set", name);
 		goto out;
 	}
-	rc = sql_query_compile(&c->query, buf_cstr(&q), d, err);
+	if (sql_query_compile(&c->query, buf_cstr(&q), "und", d, err) < 0)
+		goto out;
+	opt_string(conf, name, "enum_query", &q);
+	if (sql_query_compile(&c->enum_query, buf_cstr(&q), "", d, err) < 0) {
+		buf_prepend_name(err, name, "enum_query");
+		goto out;
+	}
+	opt_string(conf, name, "passwd_query", &q);
+	if (sql_query_compile(&c->passwd_query, buf_cstr(&q), "undpsc", d, err) < 0) {
+		buf_prepend_name(err, name, "passwd_query");
+		goto out;
+	}
+	rc = 0;
 out:
 	buf_free(&key);
 	buf_free(&q);
@@ -113,7 +136,8 @@ out:
 void sql_conf_free(struct sql_conf *c)
 {
 	struct buf *all[] = { &c->host, &c->port, &c->socket, &c->user, &c->database,
-			      &c->password, &c->conninfo, &c->query.text };
+			      &c->password, &c->conninfo, &c->query.text, &c->enum_query.text,
+			      &c->passwd_query.text };
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
 		if (all[i]->data)
 			explicit_bzero(all[i]->data, all[i]->cap);
@@ -140,6 +164,19 @@ int sql_args_make(struct sql_args *a, const struct sql_query *q, const char *use
 		a->lengths[i] = b->len;
 	}
 	return 0;
+}
+
+void sql_args_secrets(struct sql_args *a, const struct sql_query *q,
+		      const struct backend_secrets *s)
+{
+	for (size_t i = 0; i < q->nparams; i++) {
+		const char *v = q->params[i] == 'p' ? s->hash : q->params[i] == 's' ? s->scram
+				: q->params[i] == 'c' ? s->cram : NULL;
+		if (strchr("psc", q->params[i])) {
+			a->values[i] = v ? v : "";
+			a->lengths[i] = strlen(a->values[i]);
+		}
+	}
 }
 
 void sql_args_free(struct sql_args *a)
@@ -169,6 +206,7 @@ int sql_set_column(struct backend_account *out, const char *column, const char *
 		   size_t len, struct buf *err)
 {
 	static const struct { const char *name; size_t off; } text[] = {
+		{ "address", offsetof(struct backend_account, address) },
 		{ "home", offsetof(struct backend_account, home) },
 		{ "maildir", offsetof(struct backend_account, maildir) },
 		{ "quota", offsetof(struct backend_account, quota) },

@@ -3,9 +3,11 @@
  * both, and the filling of an account from a result row's named columns.
  *
  * Placeholders in a configured query: %u the full address as given, %n its
- * local part, %d its domain (empty without '@'), %% a '%'. Each is sent to
- * the server as a parameter ($1... for PostgreSQL, ? for MySQL), never
- * pasted into the SQL text. */
+ * local part, %d its domain (empty without '@'), %% a '%'; in passwd_query
+ * also %p the new crypt hash, %s the new SCRAM-SHA-256 keys, %c the new
+ * CRAM-MD5 secret; enum_query has none. Each is sent to the server as a
+ * parameter ($1... for PostgreSQL, ? for MySQL), never pasted into the SQL
+ * text. */
 #ifndef ESTAFETTE_AUTHD_BACKEND_SQL_H
 #define ESTAFETTE_AUTHD_BACKEND_SQL_H
 
@@ -21,7 +23,7 @@ enum sql_dialect { SQL_DIALECT_PG, SQL_DIALECT_MYSQL };
 struct sql_query {
 	struct buf text;               /* the SQL with server-side placeholders */
 	size_t nparams;
-	char params[SQL_MAX_PARAMS];   /* 'u', 'n' or 'd' per placeholder */
+	char params[SQL_MAX_PARAMS];   /* 'u', 'n', 'd', 'p', 's' or 'c' per placeholder */
 };
 
 /* Settings NAME.* common to both SQL backends. */
@@ -29,10 +31,14 @@ struct sql_conf {
 	struct buf host, port, socket, user, database, password, conninfo;
 	unsigned long timeout_ms;
 	struct sql_query query;
+	struct sql_query enum_query;   /* empty text: no ENUM */
+	struct sql_query passwd_query; /* empty text: no PASSWD */
 };
 
-/* Compile a configured query; -1 with err on a bad placeholder or too many. */
-int sql_query_compile(struct sql_query *q, const char *src, enum sql_dialect d, struct buf *err);
+/* Compile a configured query whose placeholders are among allowed (e.g.
+ * "und"); -1 with err on another placeholder or too many. */
+int sql_query_compile(struct sql_query *q, const char *src, const char *allowed,
+		      enum sql_dialect d, struct buf *err);
 /* Read "NAME.*" settings; -1 with err. */
 int sql_conf_read(struct sql_conf *c, const struct config_env *conf, const char *name,
 		  enum sql_dialect d, struct buf *err);
@@ -46,10 +52,13 @@ struct sql_args {
 	size_t lengths[SQL_MAX_PARAMS];
 };
 int sql_args_make(struct sql_args *a, const struct sql_query *q, const char *user);
+/* Also the new secrets for %p %s %c (after sql_args_make); NULL ones are "". */
+void sql_args_secrets(struct sql_args *a, const struct sql_query *q,
+		      const struct backend_secrets *s);
 void sql_args_free(struct sql_args *a);
 
-/* Set out's field named by column (uid, gid, home, maildir, quota, options,
- * password; others ignored) to value. SQL_SET_UID or SQL_SET_GID when it set
+/* Set out's field named by column (address, uid, gid, home, maildir, quota,
+ * options, password, scram, cram; others ignored) to value. SQL_SET_UID or SQL_SET_GID when it set
  * that (a row without both is an error: never a default uid), else 0; -1 with
  * err if uid/gid is not a number or a value holds a NUL or newline. */
 #define SQL_SET_UID 1

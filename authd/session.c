@@ -13,6 +13,8 @@
 #include "protocol.h"
 #include "authclient.h"
 #include "ticket.h"
+#include "crammd5.h"
+#include "scram.h"
 
 #include <errno.h>
 #include <string.h>
@@ -109,7 +111,8 @@ struct verdict session_verdict(int res, int ok, const struct backend_account *a,
 	return (struct verdict){ "OK", "ok" };
 }
 
-static struct verdict authenticate(struct session *s, struct request *r, struct backend_account *a)
+static struct verdict authenticate(struct session *s, struct request *r, struct backend_account *a,
+				   size_t *whichp)
 {
 	const struct authd *d = s->d;
 	const char *svc = buf_cstr(&r->service), *user = buf_cstr(&r->user);
@@ -127,6 +130,7 @@ static struct verdict authenticate(struct session *s, struct request *r, struct 
 			log_error("backend %s: %s", d->ops[which]->name, buf_cstr(&err));
 	}
 	buf_free(&err);
+	*whichp = which;
 	return session_verdict(res, ok, a, svc);
 }
 
@@ -186,9 +190,73 @@ void session_auth(struct session *s, struct request *r)
 {
 	struct backend_account a;
 	memset(&a, 0, sizeof a);
-	struct verdict v = authenticate(s, r, &a);
+	size_t which;
+	struct verdict v = authenticate(s, r, &a, &which);
 	session_auth_reply(s, buf_cstr(&r->service), buf_cstr(&r->user), &r->ip, v, &a);
 	backend_account_free(&a);
+}
+
+/* The new password's secrets for every mechanism; 0, or -1 (reason in *why). */
+static int make_secrets(const struct buf *pw, struct buf *hash, struct buf *scram, struct buf *cram,
+			const char **why)
+{
+	struct scram_keys k;
+	if ((*why = passwd_check_input(pw->data, pw->len, PASSWD_DEFAULT)) != NULL)
+		return -1;
+	*why = "cannot hash the new password";
+	if (passwd_hash(pw->data, pw->len, PASSWD_DEFAULT, hash) < 0 ||
+	    scram_keys_make(pw->data, pw->len, SCRAM_ITER_DEFAULT, &k) < 0 ||
+	    crammd5_secret_make(pw->data, pw->len, cram) < 0)
+		return -1;
+	scram_keys_format(&k, scram);
+	explicit_bzero(&k, sizeof k);
+	return 0;
+}
+
+static void wipe_buf(struct buf *b)
+{
+	if (b->data)
+		explicit_bzero(b->data, b->cap);
+	buf_free(b);
+}
+
+/* PASSWD: the old password must authenticate like an AUTH; then the backend
+ * that holds the account stores the new secrets. */
+static void do_passwd(struct session *s, struct request *r)
+{
+	const struct authd *d = s->d;
+	struct backend_account a;
+	struct buf err = BUF_INIT, hash = BUF_INIT, scram = BUF_INIT, cram = BUF_INIT;
+	const char *svc = buf_cstr(&r->service), *user = buf_cstr(&r->user), *why;
+	size_t which = 0;
+	memset(&a, 0, sizeof a);
+	buf_set_str(&r->ip, "-");
+	struct verdict v = authenticate(s, r, &a, &which);
+	if (strcmp(v.status, "OK") != 0) {
+		session_auth_reply(s, svc, user, &r->ip, v, &a);
+	} else if (d->ops[which]->passwd == NULL) {
+		protocol_format_status(&s->out, "NO", "this account's backend cannot change passwords");
+	} else if (make_secrets(&r->newpass, &hash, &scram, &cram, &why) < 0) {
+		protocol_format_status(&s->out, "NO", why);
+	} else {
+		struct backend_secrets sec = { buf_cstr(&hash), buf_cstr(&scram), buf_cstr(&cram),
+					       buf_cstr(&r->pass), r->pass.len };
+		int rc = d->ops[which]->passwd(d->be[which], svc, &a, &sec, &err);
+		if (rc < 0)
+			log_error("backend %s: passwd: %s", d->ops[which]->name, buf_cstr(&err));
+		else
+			log_info("passwd %s service=%s user=%s", rc ? "ok" : "notstored", svc, user);
+		if (rc > 0)
+			protocol_format_account(&s->out, "OK", &a);
+		else
+			protocol_format_status(&s->out, rc < 0 ? "TEMPFAIL" : "NO", rc < 0
+				? "account database unavailable" : "the password was not changed");
+	}
+	backend_account_free(&a);
+	buf_free(&err);
+	wipe_buf(&hash);
+	wipe_buf(&scram);
+	wipe_buf(&cram);
 }
 
 struct enum_ctx {
@@ -261,7 +329,7 @@ static int handle(struct session *s, const struct buf *line)
 	} else if (r.type == REQ_ENUM) {
 		do_enum(s);
 	} else {
-		protocol_format_status(&s->out, "NO", "password changes are not supported; use userdb(8)");
+		do_passwd(s, &r);
 	}
 	request_free(&r);
 	return rc;

@@ -1,6 +1,8 @@
 """authd's ldap backend against a real OpenLDAP slapd on 127.0.0.1 in a temporary
 directory (mdb, suffix dc=example,dc=test): lookup, AUTH by bind and by compare,
-wrong and unknown users, a stopped server (TEMPFAIL) and filter injection."""
+wrong and unknown users, a stopped server (TEMPFAIL), filter injection, ENUM, and
+PASSWD (bound as the entry, or refused by the directory's ACL) with SCRAM-SHA-256
+and CRAM-MD5 secrets in configured attributes."""
 
 import base64
 import hashlib
@@ -12,6 +14,7 @@ import time
 import unittest
 
 from harness import TOP, BUILD_DIR, TempDirTestCase, authd_request, port_free, sasl_plain
+from test_authd_sasl import Conn, ScramClient, b64, unb64, cram_response
 
 SLAPD = shutil.which("slapd") or "/usr/sbin/slapd"
 SLAPADD = shutil.which("slapadd") or "/usr/sbin/slapadd"
@@ -83,8 +86,8 @@ class AuthdLdapTest(TempDirTestCase):
             f.write(f"modulepath /usr/lib/ldap\nmoduleload back_mdb\npidfile {d}/slapd.pid\n"
                     f"database mdb\nsuffix \"{BASE}\"\nrootdn \"cn=admin,{BASE}\"\n"
                     f"rootpw {ROOTPW}\ndirectory {d}/db\nmaxsize 10485760\n"
-                    "access to attrs=userPassword by self read by anonymous auth "
-                    f"by dn.exact=\"cn=search,{BASE}\" read by * none\n"
+                    "access to attrs=userPassword,carLicense,employeeType by self write "
+                    f"by anonymous auth by dn.exact=\"cn=search,{BASE}\" read by * none\n"
                     "access to * by * read\n")
         ldif = (f"dn: {BASE}\nobjectClass: dcObject\nobjectClass: organization\n"
                 "dc: example\no: example\n\n"
@@ -230,6 +233,81 @@ class AuthdLdapTest(TempDirTestCase):
             f.write("wrong\n")
         self.start_authd()
         self.assertTrue(self.request("LOOKUP smtp joe@example.test").startswith("TEMPFAIL"))
+
+    # -- ENUM and PASSWD ----------------------------------------------------------
+
+    SECRETS = ("ldap.scram_attr = carLicense\nldap.cram_attr = employeeType\n"
+               "mechanisms = PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256\n")
+
+    def passwd(self, user, old, new):
+        return self.request(f"PASSWD imap {user} {b64(old.encode())} {b64(new.encode())}")
+
+    def scram_ok(self, user, password):
+        c = Conn(self.sock)
+        c.s.settimeout(20)
+        cl = ScramClient(user, password)
+        r = c.ask(f"SASL imap SCRAM-SHA-256 - {b64(cl.first())}")
+        if r.startswith("CONT "):
+            r = c.ask("STEP " + b64(cl.final(unb64(r[5:]))))
+        if r.startswith("CONT ") and unb64(r[5:]) == cl.expect:
+            r = c.ask("STEP =")
+        c.close()
+        return r.startswith("OK ")
+
+    def cram_ok(self, user, password):
+        c = Conn(self.sock)
+        c.s.settimeout(20)
+        r = c.ask("SASL smtp CRAM-MD5 -")
+        r = c.ask("STEP " + b64(cram_response(user, password, unb64(r[5:]))))
+        c.close()
+        return r.startswith("OK ")
+
+    def test_enum(self):
+        self.start_authd()
+        c = Conn(self.sock)
+        c.s.settimeout(20)
+        lines = [c.ask("ENUM")]
+        while lines[-1].startswith("ACCOUNT "):
+            lines.append(c.read())
+        c.close()
+        self.assertEqual(lines[-1], "OK count=2")  # cn=search has no mail: not an account
+        found = {dict(i.split("=", 1) for i in l.split()[1:])["address"]: l for l in lines[:-1]}
+        self.assertEqual(sorted(found), ["ann@example.test", "joe@example.test"])
+        self.assertIn("uid=2001", found["joe@example.test"])
+        self.assertNotIn("SSHA", " ".join(lines))
+        self.stop_slapd()
+        self.assertTrue(self.request("ENUM").startswith("TEMPFAIL"))
+
+    def test_passwd_as_the_entry(self):
+        self.start_authd("bind", "ldap.passwd = self\n" + self.SECRETS)
+        self.assertFalse(self.scram_ok("joe@example.test", "joe-pw 1"))  # nothing stored yet
+        self.assertTrue(self.passwd("joe@example.test", "joe-pw 2", "new").startswith("NO "))
+        self.assertTrue(self.passwd("*", "joe-pw 1", "new pw 3").startswith("NO "))
+        r = self.passwd("joe@example.test", "joe-pw 1", "new pw 3")
+        self.assertEqual(self.fields(r)["uid"], "2001")
+        self.assertTrue(self.auth("joe@example.test", "new pw 3").startswith("OK "))
+        self.assertTrue(self.auth("joe@example.test", "joe-pw 1").startswith("NO "))
+        self.assertTrue(self.scram_ok("joe@example.test", "new pw 3"))
+        self.assertTrue(self.cram_ok("joe@example.test", "new pw 3"))
+        self.assertFalse(self.cram_ok("joe@example.test", "joe-pw 1"))
+        self.assertTrue(self.auth("ann@example.test", "ann-pw-2").startswith("OK "))
+        self.assertIn("passwd ok service=imap user=joe@example.test", self.logtext())
+        self.assertNotIn("new pw 3", self.logtext())
+        # compare mode reads the new {CRYPT} hash back
+        self.stop_authd()
+        self.start_authd("compare")
+        self.assertTrue(self.auth("joe@example.test", "new pw 3").startswith("OK "))
+
+    def test_passwd_refused_or_off(self):
+        self.start_authd("bind")  # ldap.passwd defaults to no
+        r = self.passwd("joe@example.test", "joe-pw 1", "new pw 3")
+        self.assertTrue(r.startswith("NO "), r)
+        self.stop_authd()
+        self.start_authd("bind", "ldap.passwd = admin\n")  # cn=search may only read
+        r = self.passwd("joe@example.test", "joe-pw 1", "new pw 3")
+        self.assertTrue(r.startswith("TEMPFAIL"), r)
+        self.assertIn("Insufficient access", self.logtext())
+        self.assertTrue(self.auth("joe@example.test", "joe-pw 1").startswith("OK "))
 
 
 if __name__ == "__main__":

@@ -140,6 +140,17 @@ class SaslTest(TempDirTestCase):
             r = c.ask("STEP =")
         return r, cl, c
 
+    def test_userdb_passwd_needs_the_old_password_then_is_refused(self):
+        # authd cannot rewrite the userdb file (userdb(8) does)
+        r = self.request(f"PASSWD imap joe@example.test {b64(b'wrong')} {b64(b'new pw')}")
+        self.assertEqual(r, "NO authentication%20failed\n")
+        r = self.request(f"PASSWD imap joe@example.test {b64(PW.encode())} {b64(b'new pw')}")
+        self.assertTrue(r.startswith("NO "), r)
+        self.assertIn("cannot%20change%20passwords", r)
+        plain = b64(b"\0joe@example.test\0" + PW.encode())
+        r = self.request(f"AUTH imap PLAIN - {plain}")
+        self.assertTrue(r.startswith("OK "), r)
+
     # -- mechanisms -------------------------------------------------------------
 
     def test_mechs_default_and_configured(self):
@@ -322,6 +333,7 @@ class SaslTest(TempDirTestCase):
         self.assertTrue(c.ask("STEP " + b64(b"joe@example.test")).startswith("NO "))
         self.assertTrue(c.ask("STEP").startswith("BAD "))
         c.close()
+
 
 
 del A  # not a test case of this module

@@ -1,8 +1,9 @@
 """authd's SQL backends against real servers: a PostgreSQL cluster made with
 initdb and a MariaDB made with mariadb-install-db, each in a temporary
 directory and listening only on a UNIX socket there. Fixtures are loaded with
-the servers' own clients; lookups and AUTH go through an installed authd.
-Skips when the server binaries are not installed."""
+the servers' own clients; lookups, AUTH, ENUM, PASSWD and SASL exchanges
+(SCRAM-SHA-256, CRAM-MD5 from the scram and cram columns) go through an
+installed authd. Skips when the server binaries are not installed."""
 
 import glob
 import os
@@ -16,6 +17,7 @@ import time
 import unittest
 
 from harness import TOP, BUILD_DIR, TempDirTestCase, authd_request, sasl_plain
+from test_authd_sasl import Conn, ScramClient, b64, unb64, cram_response
 
 AS_ROOT = os.geteuid() == 0
 PASSWORDS = {"joe@example.test": "Joe-s3cret pass", "ann@example.test": "ann-PW-42"}
@@ -152,7 +154,78 @@ class SqlAuthdCase(TempDirTestCase):
             r = self.ask(conn, "LOOKUP smtp joe@example.test")
             self.assertTrue(r.startswith("OK "), r + self.logtext())
 
+    def enum(self):
+        """ENUM's ACCOUNT lines (as field dicts) and its final line."""
+        c = Conn(self.sock)
+        c.s.settimeout(30)
+        accounts = []
+        line = c.ask("ENUM")
+        while line.startswith("ACCOUNT "):
+            accounts.append(dict(item.split("=", 1) for item in line.split()[1:]))
+            line = c.read()
+        c.close()
+        return accounts, line
+
+    def passwd(self, user, old, new):
+        name = "".join(c if "!" <= c <= "~" and c not in "%=" else f"%{ord(c):02X}"
+                       for c in user)
+        return self.request(f"PASSWD imap {name} {b64(old.encode())} {b64(new.encode())}")
+
+    def scram_ok(self, user, password):
+        c = Conn(self.sock)
+        cl = ScramClient(user, password)
+        r = c.ask(f"SASL imap SCRAM-SHA-256 - {b64(cl.first())}")
+        if r.startswith("CONT "):
+            r = c.ask("STEP " + b64(cl.final(unb64(r[5:]))))
+        if r.startswith("CONT ") and unb64(r[5:]) == cl.expect:
+            r = c.ask("STEP =")
+        c.close()
+        return r.startswith("OK ")
+
+    def cram_ok(self, user, password):
+        c = Conn(self.sock)
+        r = c.ask("SASL smtp CRAM-MD5 -")
+        r = c.ask("STEP " + b64(cram_response(user, password, unb64(r[5:]))))
+        c.close()
+        return r.startswith("OK ")
+
     # -- the checks every SQL backend passes ------------------------------------
+
+    def check_enum_passwd(self, stored):
+        """ENUM lists both accounts; PASSWD changes joe's password and the SCRAM and
+        CRAM-MD5 secrets beside it; stored() gives joe's stored columns."""
+        accounts, last = self.enum()
+        self.assertEqual(last, "OK count=2", last + self.logtext())
+        self.assertEqual([a["address"] for a in accounts], ["ann@example.test",
+                                                             "joe@example.test"])
+        self.assertEqual(accounts[1]["uid"], "1000")
+        old, new = PASSWORDS["joe@example.test"], "N3w joe pass"
+        self.assertFalse(self.scram_ok("joe@example.test", old))  # no keys stored yet
+        self.assertTrue(self.passwd("joe@example.test", "wrong", new).startswith("NO "))
+        for hostile in ("joe@example.test' OR '1'='1", "%@%", "x' OR 1=1 -- "):
+            self.assertTrue(self.passwd(hostile, old, new).startswith("NO "), hostile)
+        self.assertTrue(self.passwd("joe@example.test", old, "").startswith("BAD "))
+        r = self.passwd("joe@example.test", old, new)
+        self.assertEqual(self.fields(r)["uid"], "1000")
+        password, scram, cram = stored()
+        self.assertTrue(password.startswith("$y$"), password)
+        self.assertTrue(scram.startswith("{SCRAM-SHA-256}"), scram)
+        self.assertTrue(cram.startswith("{CRAM-MD5}"), cram)
+        self.assertTrue(self.request("AUTH imap PLAIN - " + sasl_plain(
+            "joe@example.test", new)).startswith("OK "))
+        self.assertTrue(self.request("AUTH imap PLAIN - " + sasl_plain(
+            "joe@example.test", old)).startswith("NO "))
+        self.assertTrue(self.scram_ok("joe@example.test", new))
+        self.assertFalse(self.scram_ok("joe@example.test", old))
+        self.assertTrue(self.cram_ok("joe@example.test", new))
+        self.assertFalse(self.cram_ok("joe@example.test", old))
+        # ann's row is untouched
+        self.assertTrue(self.request("AUTH imap PLAIN - " + sasl_plain(
+            "ann@example.test", PASSWORDS["ann@example.test"])).startswith("OK "))
+        log = self.logtext()
+        self.assertIn("passwd ok service=imap user=joe@example.test", log)
+        self.assertNotIn(new, log)
+
 
     def check_lookup(self):
         f = self.fields(self.request("LOOKUP smtp joe@example.test"))
@@ -238,12 +311,13 @@ class PgsqlTest(SqlAuthdCase):
         self.psql(
             "CREATE TABLE users (local_part text NOT NULL, domain text NOT NULL,"
             " uid integer NOT NULL, gid integer NOT NULL, home text NOT NULL,"
-            " maildir text, quota text, options text, password text,"
+            " maildir text, quota text, options text, password text, scram text, cram text,"
             " PRIMARY KEY (local_part, domain));\n"
-            "GRANT SELECT ON users TO authd;\n"
+            "GRANT SELECT, UPDATE ON users TO authd;\n"
             "INSERT INTO users VALUES ('joe', 'example.test', 1000, 1000, '/home/joe',"
-            f" '/home/joe/Maildir', '1000S', 'disable-pop3', '{joe}'),"
-            f" ('ann', 'example.test', 1001, 1001, '/home/ann', NULL, NULL, NULL, '{ann}');\n",
+            f" '/home/joe/Maildir', '1000S', 'disable-pop3', '{joe}', NULL, NULL),"
+            f" ('ann', 'example.test', 1001, 1001, '/home/ann', NULL, NULL, NULL, '{ann}',"
+            " NULL, NULL);\n",
             db="mail")
         with open(os.path.join(self.data, "pg_hba.conf"), "w") as f:
             f.write("local all postgres trust\nlocal all all scram-sha-256\n")
@@ -256,6 +330,26 @@ class PgsqlTest(SqlAuthdCase):
     def test_injection(self):
         self.check_injection()
         self.assertIn("1", self.psql("SELECT count(*) FROM users;", db="mail"))
+
+    def test_enum_passwd_and_sasl(self):
+        self.stop_authd()
+        self.write_conf(f"backends = pgsql\npgsql.socket = {self.dir}\npgsql.user = authd\n"
+                        "pgsql.database = mail\npgsql.password_file = PWFILE\n"
+                        "mechanisms = PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256\n"
+                        "pgsql.query = SELECT uid, gid, home, password, scram, cram"
+                        " FROM users WHERE local_part = %n AND domain = %d\n"
+                        "pgsql.enum_query = SELECT local_part || '@' || domain AS address,"
+                        " uid, gid, home FROM users ORDER BY 1\n"
+                        "pgsql.passwd_query = UPDATE users SET password = %p, scram = %s,"
+                        " cram = %c WHERE local_part = %n AND domain = %d\n")
+        self.start_authd()
+
+        def stored():
+            out = self.psql("\\pset format unaligned\n\\pset tuples_only on\n"
+                            "SELECT password, scram, cram FROM users WHERE local_part = 'joe';",
+                            db="mail")
+            return out.strip().split("|")
+        self.check_enum_passwd(stored)
 
     def test_down_is_tempfail_then_reconnect(self):
         self.check_lookup()
@@ -362,11 +456,13 @@ class MysqlTest(SqlAuthdCase):
                  " domain VARCHAR(255) NOT NULL, uid INT UNSIGNED NOT NULL,"
                  " gid INT UNSIGNED NOT NULL, home VARCHAR(255) NOT NULL, maildir VARCHAR(255),"
                  " quota VARCHAR(32), options VARCHAR(255), password VARCHAR(255),"
+                 " scram VARCHAR(255), cram VARCHAR(255),"
                  " PRIMARY KEY (local_part, domain));\n"
-                 "GRANT SELECT ON mail.users TO 'authd'@'localhost';\n"
+                 "GRANT SELECT, UPDATE ON mail.users TO 'authd'@'localhost';\n"
                  "INSERT INTO mail.users VALUES ('joe', 'example.test', 1000, 1000, '/home/joe',"
-                 f" '/home/joe/Maildir', '1000S', 'disable-pop3', '{joe}'),"
-                 f" ('ann', 'example.test', 1001, 1001, '/home/ann', NULL, NULL, NULL, '{ann}');\n")
+                 f" '/home/joe/Maildir', '1000S', 'disable-pop3', '{joe}', NULL, NULL),"
+                 f" ('ann', 'example.test', 1001, 1001, '/home/ann', NULL, NULL, NULL, '{ann}',"
+                 " NULL, NULL);\n")
 
     def test_lookup_and_auth(self):
         self.check_lookup()
@@ -375,6 +471,25 @@ class MysqlTest(SqlAuthdCase):
     def test_injection(self):
         self.check_injection()
         self.assertEqual(self.sql("SELECT count(*) FROM mail.users;").stdout.strip(), "2")
+
+    def test_enum_passwd_and_sasl(self):
+        self.stop_authd()
+        self.write_conf(f"backends = mysql\nmysql.socket = {self.msock}\nmysql.user = authd\n"
+                        "mysql.database = mail\nmysql.password_file = PWFILE\n"
+                        "mechanisms = PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256\n"
+                        "mysql.query = SELECT uid, gid, home, password, scram, cram"
+                        " FROM users WHERE local_part = %n AND domain = %d\n"
+                        "mysql.enum_query = SELECT CONCAT(local_part, '@', domain) AS address,"
+                        " uid, gid, home FROM users ORDER BY 1\n"
+                        "mysql.passwd_query = UPDATE users SET password = %p, scram = %s,"
+                        " cram = %c WHERE local_part = %n AND domain = %d\n")
+        self.start_authd()
+
+        def stored():
+            out = self.sql("SELECT password, scram, cram FROM mail.users"
+                           " WHERE local_part = 'joe';").stdout
+            return out.strip().split("\t")
+        self.check_enum_passwd(stored)
 
     def test_down_is_tempfail_then_reconnect(self):
         self.check_lookup()
