@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* The UID the folder gave to file name (after a scan), or 0. */
 uint32_t folder_uid_of(const char *path, const char *name, uint32_t *validity)
@@ -25,6 +26,14 @@ uint32_t folder_uid_of(const char *path, const char *name, uint32_t *validity)
 			uid = d[i].uid;
 	disk_msgs_free(d, n);
 	return uid;
+}
+
+static size_t crlf_count(const struct buf *b)
+{
+	size_t n = 0;
+	for (size_t i = 0; i + 1 < b->len; i++)
+		n += b->data[i] == '\r' && b->data[i + 1] == '\n';
+	return n;
 }
 
 static int deliver(const char *path, const struct mdflags *f, time_t t, int have_t,
@@ -50,6 +59,26 @@ static int deliver(const char *path, const struct mdflags *f, time_t t, int have
 	return maildir_deliver_commit(&d, name);
 }
 
+/* The message literal, or UTF8 (~{n}...) once UTF8=ACCEPT is enabled
+ * (RFC 6855 4), up to the end of the command. */
+static int append_message(struct session *s, struct parser *ps, struct buf *msg)
+{
+	int utf8 = 0;
+	if (ps->end - ps->p >= 6 && strncasecmp(ps->p, "UTF8 (", 6) == 0) {
+		if (!s->utf8) {
+			ps->err = "UTF8 needs ENABLE UTF8=ACCEPT";
+			return -1;
+		}
+		ps->p += 6;
+		utf8 = 1;
+		if (p_char(ps, '~') < 0)
+			return -1;
+	}
+	if (!p_peek(ps, '{') || p_string(ps, msg) < 0 || (utf8 && p_char(ps, ')') < 0))
+		return -1;
+	return p_eol(ps);
+}
+
 void cmd_append(struct session *s, struct parser *ps)
 {
 	struct buf name = BUF_INIT, path = BUF_INIT, date = BUF_INIT, msg = BUF_INIT, file = BUF_INIT;
@@ -60,7 +89,7 @@ void cmd_append(struct session *s, struct parser *ps)
 	int zone, have_t = 0;
 	memset(&f, 0, sizeof f);
 	memset(&tmp, 0, sizeof tmp);
-	if (p_sp(ps) < 0 || p_astring(ps, &name) < 0 || p_sp(ps) < 0) {
+	if (p_sp(ps) < 0 || p_mailbox(s, ps, &name) < 0 || p_sp(ps) < 0) {
 		out_bad(s, ps);
 		goto done;
 	}
@@ -83,14 +112,20 @@ void cmd_append(struct session *s, struct parser *ps)
 		}
 		have_t = 1;
 	}
-	if (!p_peek(ps, '{') || p_string(ps, &msg) < 0 || p_eol(ps) < 0) {
+	if (append_message(s, ps, &msg) < 0) {
 		out_bad(s, ps);
+		goto done;
+	}
+	uint64_t lf_size = msg.len - crlf_count(&msg);
+	if (quota_check(buf_cstr(&path), lf_size) < 0) {
+		out_tagged(s, "NO", "[OVERQUOTA] Mailbox is over quota");
 		goto done;
 	}
 	if (deliver(buf_cstr(&path), &f, t, have_t, &msg, &file) < 0) {
 		out_tagged(s, "NO", "[SERVERBUG] Cannot store message");
 		goto done;
 	}
+	quota_add(buf_cstr(&path), (int64_t)lf_size, 1);
 	uint32_t validity = 0, uid = folder_uid_of(buf_cstr(&path), buf_cstr(&file), &validity);
 	out_done(s, "OK", "[APPENDUID %lu %lu] APPEND completed", (unsigned long)validity,
 		 (unsigned long)uid);

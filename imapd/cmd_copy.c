@@ -66,7 +66,7 @@ static uint32_t target_uids(const char *path, struct copied *c, size_t nc)
 	if (n > 1)
 		qsort(d, n, sizeof *d, cmp_name);
 	for (size_t i = 0; i < nc; i++) {
-		struct disk_msg key = { 0, c[i].name, 0 };
+		struct disk_msg key = { 0, c[i].name, 0, 0 };
 		struct disk_msg *hit = n ? bsearch(&key, d, n, sizeof *d, cmp_name) : NULL;
 		c[i].dst_uid = hit ? hit->uid : 0;
 	}
@@ -134,7 +134,7 @@ static int copy_target(struct session *s, struct parser *ps, int move, struct bu
 	struct buf name = BUF_INIT;
 	const char *err = NULL;
 	int rc = -1;
-	if (p_sp(ps) < 0 || p_astring(ps, &name) < 0 || p_eol(ps) < 0)
+	if (p_sp(ps) < 0 || p_mailbox(s, ps, &name) < 0 || p_eol(ps) < 0)
 		out_bad(s, ps);
 	else if (buf_has_nul(&name) || folder_path(s, buf_cstr(&name), path, &err) < 0 ||
 		 !folder_exists(buf_cstr(path)))
@@ -163,8 +163,21 @@ static void copy_or_move(struct session *s, struct parser *ps, int move)
 	}
 	char *sel = xcalloc(s->sel->count ? s->sel->count : 1, 1);
 	seqset_select(&set, s->sel, s->uid, sel);
+	uint64_t bytes = 0, count = 0;
+	for (size_t i = 0; !move && i < s->sel->count; i++)
+		if (sel[i]) {
+			bytes += mailbox_msg_file_size(s->sel, &s->sel->msgs[i]);
+			count++;
+		}
+	if (count > 0 && quota_check(buf_cstr(&path), bytes) < 0) {
+		free(sel);
+		out_tagged(s, "NO", "[OVERQUOTA] Target mailbox is over quota");
+		goto done;
+	}
 	int rc = copy_selected(s, sel, buf_cstr(&path), move, &c, &n);
 	free(sel);
+	if (rc == 0 && count > 0)
+		quota_add(buf_cstr(&path), (int64_t)bytes, (int64_t)count);
 	uint32_t validity = target_uids(buf_cstr(&path), c, n);
 	if (rc < 0)
 		out_done(s, "NO", "[SERVERBUG] Copy failed");

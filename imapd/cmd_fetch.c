@@ -17,7 +17,7 @@
 #define FIELDS_MAX 64
 
 enum att_kind { A_FLAGS, A_UID, A_INTERNALDATE, A_SIZE, A_ENVELOPE, A_BODYSTRUCTURE, A_BODY,
-		A_SECTION, A_RFC822, A_RFC822_HEADER, A_RFC822_TEXT };
+		A_SECTION, A_RFC822, A_RFC822_HEADER, A_RFC822_TEXT, A_BINARY, A_BINARY_SIZE };
 enum sec_text { S_NONE, S_HEADER, S_FIELDS, S_FIELDS_NOT, S_TEXT, S_MIME };
 
 struct att {
@@ -37,6 +37,7 @@ struct fetch {
 	struct att atts[FETCH_MAX_ATTS];
 	int n;
 	int set_seen;
+	int unknown_cte; /* a BINARY part had an encoding we cannot decode */
 };
 
 static char upper(char c)
@@ -204,6 +205,21 @@ static int parse_att(struct fetch *f, struct parser *ps, int top)
 		rc = parse_section(ps, a);
 		goto done;
 	}
+	if (strncmp(word, "BINARY", 6) == 0 && p_peek(ps, '[')) {
+		int size = strcmp(word, "BINARY.SIZE") == 0, peek = strcmp(word, "BINARY.PEEK") == 0;
+		struct att *a = word[6] == '\0' || size || peek ?
+			add_att(f, ps, size ? A_BINARY_SIZE : A_BINARY) : NULL;
+		if (a == NULL)
+			goto bad;
+		a->peek = peek || size;
+		/* section-binary: part numbers only; no partial with BINARY.SIZE */
+		if (parse_section(ps, a) == 0 && a->text == S_NONE && !(size && a->partial))
+			rc = 0;
+		else
+			ps->err = "Bad BINARY section";
+		goto done;
+	}
+bad:
 	ps->err = "Unknown FETCH attribute";
 done:
 	buf_free(&w);
@@ -338,6 +354,38 @@ static int load(struct session *s, struct msg *m, struct msgdata *md)
 	return md->failed ? -1 : 0;
 }
 
+/* BINARY[...] and BINARY.SIZE[...]: -1 for an unknown encoding. */
+static int out_binary(struct session *s, const struct att *a, struct msgdata *md)
+{
+	struct buf dec = BUF_INIT;
+	int part = resolve_part(&md->mime, a), rc = 0;
+	int size = a->kind == A_BINARY_SIZE;
+	out_fmt(s, "BINARY%s%s", size ? ".SIZE" : "", buf_cstr((struct buf *)&a->echo));
+	if (a->partial)
+		out_fmt(s, "<%llu>", (unsigned long long)a->start);
+	if (part > 0 && (rc = binary_decode(&md->mime, part, &dec)) < 0)
+		buf_reset(&dec);
+	else if (part == 0)
+		buf_set(&dec, md->mime.data, md->mime.len);
+	if (size) {
+		out_fmt(s, " %zu", part >= 0 ? dec.len : (size_t)0);
+	} else if (part < 0 || rc < 0) {
+		out_str(s, " NIL");
+	} else {
+		const char *p = dec.data ? dec.data : "";
+		size_t len = dec.len;
+		if (a->partial) {
+			uint64_t st = a->start < len ? a->start : len;
+			p += st;
+			len = (size_t)(len - st < a->count ? len - st : a->count);
+		}
+		out_fmt(s, " %s{%zu}\r\n", memchr(p, '\0', len) ? "~" : "", len);
+		out_data(s, p, len);
+	}
+	buf_free(&dec);
+	return rc;
+}
+
 static void out_att(struct session *s, struct msg *m, const struct att *a, struct msgdata *md)
 {
 	struct buf tmp = BUF_INIT;
@@ -404,6 +452,9 @@ static void out_att(struct session *s, struct msg *m, const struct att *a, struc
 		out_literal(s, md->mime.data + md->mime.parts[0].body_off,
 			    md->mime.parts[0].body_len, NULL);
 		break;
+	case A_BINARY:
+	case A_BINARY_SIZE:
+		break; /* fetch_one: out_binary */
 	case A_SECTION:
 		out_fmt(s, "BODY%s", buf_cstr((struct buf *)&a->echo));
 		if (a->partial)
@@ -431,7 +482,7 @@ static int needs_body(const struct fetch *f, const struct msg *m)
 }
 
 /* One message's response; -1 if its file is gone. */
-static int fetch_one(struct session *s, size_t seq, struct msg *m, const struct fetch *f)
+static int fetch_one(struct session *s, size_t seq, struct msg *m, struct fetch *f)
 {
 	struct msgdata md;
 	int flags_done = 0, uid_done = 0;
@@ -453,7 +504,12 @@ static int fetch_one(struct session *s, size_t seq, struct msg *m, const struct 
 	for (int i = 0; i < f->n; i++) {
 		if (i > 0)
 			out_str(s, " ");
-		out_att(s, m, &f->atts[i], &md);
+		if (f->atts[i].kind == A_BINARY || f->atts[i].kind == A_BINARY_SIZE) {
+			if (out_binary(s, &f->atts[i], &md) < 0)
+				f->unknown_cte = 1;
+		} else {
+			out_att(s, m, &f->atts[i], &md);
+		}
 		if (f->atts[i].kind == A_FLAGS)
 			flags_done = 1;
 		if (f->atts[i].kind == A_UID)
@@ -486,7 +542,7 @@ void cmd_fetch(struct session *s, struct parser *ps)
 	}
 	for (int i = 0; i < f.n; i++) {
 		enum att_kind k = f.atts[i].kind;
-		f.set_seen |= (k == A_SECTION && !f.atts[i].peek) || k == A_RFC822 ||
+		f.set_seen |= ((k == A_SECTION || k == A_BINARY) && !f.atts[i].peek) || k == A_RFC822 ||
 			      k == A_RFC822_TEXT;
 	}
 	struct mailbox *mb = s->sel;
@@ -506,7 +562,9 @@ void cmd_fetch(struct session *s, struct parser *ps)
 	free(sel);
 	seqset_free(&set);
 	fetch_free(&f);
-	if (gone)
+	if (f.unknown_cte)
+		out_done(s, "NO", "[UNKNOWN-CTE] Cannot decode a part's transfer encoding");
+	else if (gone)
 		out_done(s, "NO", "Some messages were expunged meanwhile");
 	else
 		out_done(s, "OK", "FETCH completed");

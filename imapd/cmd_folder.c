@@ -25,7 +25,7 @@
 static int arg_folder(struct session *s, struct parser *ps, struct buf *name, struct buf *path)
 {
 	const char *err = NULL;
-	if (p_sp(ps) < 0 || p_astring(ps, name) < 0) {
+	if (p_sp(ps) < 0 || p_mailbox(s, ps, name) < 0) {
 		out_bad(s, ps);
 		return -1;
 	}
@@ -39,11 +39,11 @@ static int arg_folder(struct session *s, struct parser *ps, struct buf *name, st
 void cmd_create(struct session *s, struct parser *ps)
 {
 	struct buf name = BUF_INIT, path = BUF_INIT;
-	if (p_sp(ps) == 0 && p_astring(ps, &name) == 0 && name.len > 1 &&
-	    name.data[name.len - 1] == '.')
+	int ok = p_sp(ps) == 0 && p_mailbox(s, ps, &name) == 0;
+	if (ok && name.len > 1 && name.data[name.len - 1] == '.')
 		buf_truncate(&name, name.len - 1); /* "a." only declares a hierarchy */
 	const char *err = NULL;
-	if (name.len == 0 || p_eol(ps) < 0) {
+	if (!ok || name.len == 0 || p_eol(ps) < 0) {
 		out_bad(s, ps);
 	} else if (buf_has_nul(&name) || folder_path(s, buf_cstr(&name), &path, &err) < 0) {
 		out_tagged(s, "NO", "[CANNOT] Invalid mailbox name: %s", err ? err : "NUL");

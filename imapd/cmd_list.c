@@ -126,8 +126,8 @@ static int list_args(struct session *s, struct parser *ps, struct buf *pattern)
 {
 	struct buf ref = BUF_INIT, pat = BUF_INIT;
 	int rc = -1;
-	if (p_sp(ps) < 0 || p_astring(ps, &ref) < 0 || p_sp(ps) < 0 ||
-	    p_list_mailbox(ps, &pat) < 0 || p_eol(ps) < 0) {
+	if (p_sp(ps) < 0 || p_mailbox(s, ps, &ref) < 0 || p_sp(ps) < 0 ||
+	    p_list_mailbox(ps, &pat) < 0 || folder_name_in(s, ps, &pat) < 0 || p_eol(ps) < 0) {
 		out_bad(s, ps);
 	} else if (ref.len + pat.len > PATTERN_MAX || buf_has_nul(&ref) || buf_has_nul(&pat)) {
 		out_tagged(s, "NO", "Pattern too long");
@@ -225,22 +225,23 @@ static int add_pattern(struct list_req *r, struct parser *ps, const struct buf *
 	return 0;
 }
 
-static int parse_list_cmd(struct parser *ps, struct list_req *r)
+static int parse_list_cmd(struct session *s, struct parser *ps, struct list_req *r)
 {
 	struct buf w = BUF_INIT, ref = BUF_INIT, pat = BUF_INIT;
 	int rc = -1;
 	if (p_sp(ps) < 0 || (p_peek(ps, '(') && parse_sel(ps, r, &w) < 0) ||
-	    p_astring(ps, &ref) < 0 || p_sp(ps) < 0)
+	    p_mailbox(s, ps, &ref) < 0 || p_sp(ps) < 0)
 		goto done;
 	if (p_peek(ps, '(')) {
 		ps->p++;
 		for (int i = 0; !p_peek(ps, ')'); i++)
 			if ((i > 0 && p_sp(ps) < 0) || p_list_mailbox(ps, &pat) < 0 ||
-			    add_pattern(r, ps, &ref, &pat) < 0)
+			    folder_name_in(s, ps, &pat) < 0 || add_pattern(r, ps, &ref, &pat) < 0)
 				goto done;
 		if (p_char(ps, ')') < 0 || r->npatterns == 0)
 			goto done;
-	} else if (p_list_mailbox(ps, &pat) < 0 || add_pattern(r, ps, &ref, &pat) < 0) {
+	} else if (p_list_mailbox(ps, &pat) < 0 || folder_name_in(s, ps, &pat) < 0 ||
+		   add_pattern(r, ps, &ref, &pat) < 0) {
 		goto done;
 	}
 	if (!p_peek(ps, ' ') || parse_ret(ps, r, &w) == 0)
@@ -307,7 +308,7 @@ static void list_one(struct session *s, const struct list_req *r, const struct n
 	if (use)
 		out_fmt(s, " %s", use);
 	out_str(s, ") \".\" ");
-	out_astring(s, name, strlen(name));
+	out_mailbox(s, name);
 	if (childinfo)
 		out_str(s, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
 	out_str(s, "\r\n");
@@ -359,7 +360,7 @@ void cmd_list(struct session *s, struct parser *ps)
 	struct list_req r;
 	struct names all, subs;
 	memset(&r, 0, sizeof r);
-	if (parse_list_cmd(ps, &r) < 0) {
+	if (parse_list_cmd(s, ps, &r) < 0) {
 		out_bad(s, ps);
 	} else if (r.npatterns == 1 && r.patterns[0].len == 0 && r.sel == 0) {
 		out_str(s, "* LIST (\\Noselect) \".\" \"\"\r\n");
@@ -396,7 +397,7 @@ void cmd_lsub(struct session *s, struct parser *ps)
 		if (!folder_match(buf_cstr(&pattern), l))
 			continue;
 		out_str(s, "* LSUB () \".\" ");
-		out_astring(s, l, strlen(l));
+		out_mailbox(s, l);
 		out_str(s, "\r\n");
 	}
 	out_done(s, "OK", "LSUB completed");

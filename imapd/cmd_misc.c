@@ -20,9 +20,9 @@
 
 void cmd_capability_list(struct session *s)
 {
-	out_str(s, "IMAP4rev1 LITERAL+ IDLE UIDPLUS MOVE NAMESPACE ID ENABLE UNSELECT "
+	out_str(s, "IMAP4rev1 IMAP4rev2 LITERAL+ IDLE UIDPLUS MOVE NAMESPACE ID ENABLE UNSELECT "
 		   "CHILDREN SPECIAL-USE ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS "
-		   "APPENDLIMIT=67108864 SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES");
+		   "STATUS=SIZE UTF8=ACCEPT QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE APPENDLIMIT=67108864 SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES");
 }
 
 void cmd_capability(struct session *s, struct parser *ps)
@@ -84,20 +84,39 @@ void cmd_id(struct session *s, struct parser *ps)
 	out_done(s, "OK", "ID completed");
 }
 
+/* RFC 5161: the extensions named that we have and that were not enabled
+ * yet are enabled and listed in "* ENABLED"; others are ignored. */
+static const char *const enable_names[] = { "IMAP4rev2", "UTF8=ACCEPT" };
+
+static int *enable_flag(struct session *s, int i)
+{
+	return i == 0 ? &s->rev2 : &s->utf8;
+}
+
 void cmd_enable(struct session *s, struct parser *ps)
 {
-	struct buf b = BUF_INIT;
+	struct buf b = BUF_INIT, done = BUF_INIT;
 	int n = 0;
-	while (p_peek(ps, ' ')) {
+	while (p_peek(ps, ' ') && n < 64) {
 		ps->p++;
 		if (p_atom(ps, &b) < 0)
 			break;
+		for (size_t i = 0; i < sizeof enable_names / sizeof enable_names[0]; i++) {
+			int *f = enable_flag(s, (int)i);
+			if (strcasecmp(buf_cstr(&b), enable_names[i]) == 0 && !*f) {
+				*f = 1;
+				buf_printf(&done, " %s", enable_names[i]);
+			}
+		}
 		n++;
 	}
 	buf_free(&b);
-	if (n == 0 || p_eol(ps) < 0)
+	if (n == 0 || p_eol(ps) < 0) {
+		buf_free(&done);
 		return out_bad(s, ps);
-	out_str(s, "* ENABLED\r\n");
+	}
+	out_fmt(s, "* ENABLED%s\r\n", buf_cstr(&done));
+	buf_free(&done);
 	out_done(s, "OK", "ENABLE completed");
 }
 

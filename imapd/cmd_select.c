@@ -3,6 +3,7 @@
 
 #include <malloc.h>
 #include <string.h>
+#include <strings.h>
 
 static void report_selected(struct session *s)
 {
@@ -23,9 +24,17 @@ static void report_selected(struct session *s)
 		if (mb->keywords[k] != NULL)
 			out_fmt(s, " %s", mb->keywords[k]);
 	out_fmt(s, "%s)] Flags permitted\r\n", mb->readonly ? "" : " \\*");
-	out_fmt(s, "* %zu EXISTS\r\n* %zu RECENT\r\n", mb->count, recent);
-	if (unseen)
-		out_fmt(s, "* OK [UNSEEN %zu] First unseen\r\n", unseen);
+	out_fmt(s, "* %zu EXISTS\r\n", mb->count);
+	if (s->rev2) {
+		/* RFC 9051 6.3.2: a LIST response with the name, no RECENT or UNSEEN */
+		out_str(s, "* LIST () \".\" ");
+		out_mailbox(s, mb->name);
+		out_str(s, "\r\n");
+	} else {
+		out_fmt(s, "* %zu RECENT\r\n", recent);
+		if (unseen)
+			out_fmt(s, "* OK [UNSEEN %zu] First unseen\r\n", unseen);
+	}
 	out_fmt(s, "* OK [UIDVALIDITY %lu] UIDs valid\r\n", (unsigned long)mb->uidvalidity);
 	out_fmt(s, "* OK [UIDNEXT %lu] Predicted next UID\r\n", (unsigned long)mb->uidnext);
 }
@@ -34,10 +43,12 @@ static void select_common(struct session *s, struct parser *ps, int readonly)
 {
 	struct buf name = BUF_INIT, path = BUF_INIT;
 	const char *err = NULL;
-	if (p_sp(ps) < 0 || p_astring(ps, &name) < 0 || p_eol(ps) < 0) {
+	if (p_sp(ps) < 0 || p_mailbox(s, ps, &name) < 0 || p_eol(ps) < 0) {
 		out_bad(s, ps);
 		goto done;
 	}
+	if (strncasecmp(buf_cstr(&name), "INBOX", 5) == 0 && (name.len == 5 || name.data[5] == '.'))
+		memcpy(name.data, "INBOX", 5); /* the name as LIST gives it */
 	if (s->sel != NULL) {
 		mailbox_close(s->sel);
 		s->sel = NULL;

@@ -9,6 +9,7 @@
 #include "alloc.h"
 #include "mdfolder.h"
 #include "mutf7.h"
+#include "utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,30 @@ done:
 	buf_free(&dir);
 	buf_free(&utf8);
 	return rc;
+}
+
+/* A name from a UTF-8 client to the modified UTF-7 used inside. */
+int folder_name_in(struct session *s, struct parser *ps, struct buf *name)
+{
+	struct buf enc = BUF_INIT;
+	if (!SESSION_UTF8(s))
+		return 0;
+	if (buf_has_nul(name) || mutf7_encode(&enc, name->data ? name->data : "", name->len,
+					      NULL) < 0) {
+		buf_free(&enc);
+		ps->err = "Mailbox name is not valid UTF-8";
+		return -1;
+	}
+	buf_set(name, enc.data ? enc.data : "", enc.len);
+	buf_free(&enc);
+	return 0;
+}
+
+int p_mailbox(struct session *s, struct parser *ps, struct buf *out)
+{
+	if (p_astring(ps, out) < 0)
+		return -1;
+	return folder_name_in(s, ps, out);
 }
 
 int folder_exists(const char *path)

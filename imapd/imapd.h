@@ -39,6 +39,7 @@ struct msg {
 	char *name;          /* file name in cur/ */
 	struct mdflags flags;
 	uint64_t size;       /* RFC822.SIZE (CRLF); valid if have_size */
+	uint64_t modseq;     /* CONDSTORE: its last change (lib/uidlist) */
 	time_t mtime;        /* INTERNALDATE; valid if have_mtime */
 	unsigned have_size : 1, have_mtime : 1, recent : 1, gone : 1;
 	unsigned env_owned : 1, bs_owned : 1;
@@ -51,6 +52,9 @@ struct mailbox {
 	char *name;        /* its IMAP name */
 	int readonly;
 	uint32_t uidvalidity, uidnext;
+	uint64_t highestmodseq, vanished_floor;
+	struct uid_modseq *vanished; /* expunges the list remembers (QRESYNC) */
+	size_t nvanished;
 	struct msg *msgs;
 	size_t count, cap;
 	char *keywords[IMAPD_KEYWORDS];
@@ -154,7 +158,16 @@ int mailbox_set_flags(struct mailbox *mb, struct msg *m, const struct mdflags *f
 int mailbox_read_msg(struct mailbox *mb, struct msg *m, struct buf *crlf);
 uint64_t mailbox_msg_size(struct mailbox *mb, struct msg *m);
 time_t mailbox_msg_mtime(struct mailbox *mb, struct msg *m);
+/* The file's size as Maildir++ quota counts it (its S=, else stat). */
+uint64_t mailbox_msg_file_size(struct mailbox *mb, struct msg *m);
 int mailbox_expunge(struct session *s, const struct seqset *uids);
+/* CONDSTORE: the session uses modseqs from now on (RFC 7162 3.1). */
+void condstore_enable(struct session *s);
+/* Append to out the UIDs of set (by UID) that were expunged after modseq:
+ * exact while the list remembers them, else every UID of set below UIDNEXT
+ * that is not in the mailbox (RFC 7162 3.2.5.1 allows more). */
+void mailbox_vanished_since(const struct mailbox *mb, const struct seqset *set,
+			    uint64_t modseq, struct buf *out);
 
 /* cache.c: "estafette-cache" per folder: sizes, dates, ENVELOPE and
  * BODYSTRUCTURE by UID, so that reopening a large mailbox reads no message. */
@@ -163,7 +176,13 @@ void cache_save(struct mailbox *mb);
 void cache_unmap(struct mailbox *mb);
 void cache_free_msg(struct msg *m);
 
-/* folder.c: IMAP names to maildirs. */
+/* folder.c: IMAP names to maildirs. Internally (and on disk) names are
+ * modified UTF-7; once the client enabled UTF8=ACCEPT or IMAP4rev2 it sends
+ * and receives UTF-8, converted at the edges (p_mailbox, out_mailbox). */
+#define SESSION_UTF8(s) ((s)->rev2 || (s)->utf8)
+int p_mailbox(struct session *s, struct parser *ps, struct buf *out);
+int folder_name_in(struct session *s, struct parser *ps, struct buf *name);
+void out_mailbox(struct session *s, const char *name);
 int folder_path(struct session *s, const char *name, struct buf *path, const char **err);
 int folder_exists(const char *path);
 int folder_match(const char *pat, const char *name);
@@ -174,6 +193,15 @@ uint32_t folder_uid_of(const char *path, const char *name, uint32_t *validity);
 struct mime_msg;
 void out_envelope(struct session *s, const char *data, size_t hdr_off, size_t hdr_len);
 void out_bodystructure(struct session *s, const struct mime_msg *m, int part, int extended);
+
+/* cmd_quota.c: 0 when bytes more fit in the folder at path (-1 errno
+ * EDQUOT over quota); record an addition (negative: removal). */
+int quota_check(const char *path, uint64_t bytes);
+void quota_add(const char *path, int64_t bytes, int64_t count);
+
+/* binary.c: part (an index in m->parts) decoded from its transfer encoding
+ * into out; -1 for an encoding we do not know. */
+int binary_decode(const struct mime_msg *m, int part, struct buf *out);
 
 /* cmd_store.c: a flag list (parenthesized or not) to Maildir letters. */
 int store_parse_flags(struct session *s, struct parser *ps, struct mailbox *mb, struct mdflags *f);
@@ -211,6 +239,7 @@ void sort_by_date(struct sort_item *v, size_t n);
 
 /* cmd_status.c: STATUS items by name (-1 unknown), and one STATUS reply. */
 int status_item(const char *name);
+uint64_t status_msg_size(const char *path, const char *name);
 void status_reply(struct session *s, const char *name, const char *path, const int *want,
 		  int nwant);
 
@@ -245,6 +274,9 @@ void cmd_copy(struct session *s, struct parser *ps);
 void cmd_move(struct session *s, struct parser *ps);
 void cmd_idle(struct session *s, struct parser *ps);
 void cmd_sort(struct session *s, struct parser *ps);
+void cmd_getquota(struct session *s, struct parser *ps);
+void cmd_getquotaroot(struct session *s, struct parser *ps);
+void cmd_setquota(struct session *s, struct parser *ps);
 void cmd_thread(struct session *s, struct parser *ps);
 
 #endif

@@ -38,7 +38,22 @@ static void push_msg(struct mailbox *mb, const struct disk_msg *d)
 	m->uid = d->uid;
 	m->name = xstrdup(d->name);
 	m->recent = d->recent != 0;
+	m->modseq = d->modseq;
 	msg_flags_from_name(m);
+}
+
+/* Keep the scan's modseq state in the mailbox (takes fi's vanished list). */
+static void take_info(struct mailbox *mb, struct folder_info *fi)
+{
+	free(mb->vanished);
+	mb->uidvalidity = fi->uidvalidity;
+	mb->uidnext = fi->uidnext;
+	mb->highestmodseq = fi->highestmodseq;
+	mb->vanished_floor = fi->vanished_floor;
+	mb->vanished = fi->vanished;
+	mb->nvanished = fi->nvanished;
+	fi->vanished = NULL;
+	fi->nvanished = 0;
 }
 
 /* The modification times of new/ and cur/: any delivery, flag change or
@@ -78,9 +93,11 @@ struct mailbox *mailbox_open(struct session *s, const char *path, const char *na
 		mailbox_close(mb);
 		return NULL;
 	}
+	struct folder_info fi;
 	dir_times(path, &mb->new_mtime, &mb->cur_mtime); /* before the scan: see later changes */
-	folder_scan(path, &mb->uidvalidity, &mb->uidnext, &d, &n);
+	folder_scan_info(path, 0, &fi, &d, &n);
 	folder_unlock(fd);
+	take_info(mb, &fi);
 	for (size_t i = 0; i < n; i++)
 		push_msg(mb, &d[i]);
 	disk_msgs_free(d, n);
@@ -103,6 +120,7 @@ void mailbox_close(struct mailbox *mb)
 	for (int i = 0; i < IMAPD_KEYWORDS; i++)
 		free(mb->keywords[i]);
 	free(mb->msgs);
+	free(mb->vanished);
 	seqset_free(&mb->saved);
 	free(mb->path);
 	free(mb->name);
@@ -116,11 +134,73 @@ static void report_flags(struct session *s, size_t seq, struct msg *m)
 		out_fmt(s, "UID %lu ", (unsigned long)m->uid);
 	out_str(s, "FLAGS ");
 	out_flags(s, s->sel, &m->flags, m->recent);
+	if (s->condstore)
+		out_fmt(s, " MODSEQ (%llu)", (unsigned long long)m->modseq);
 	out_str(s, ")\r\n");
 }
 
+void condstore_enable(struct session *s)
+{
+	if (!s->condstore && s->sel != NULL)
+		out_fmt(s, "* OK [HIGHESTMODSEQ %llu] Modseqs enabled\r\n",
+			(unsigned long long)s->sel->highestmodseq);
+	s->condstore = 1;
+}
+
+/* The UIDs the mailbox lacks in [lo, hi] (below UIDNEXT), as ranges. */
+static void gaps(const struct mailbox *mb, uint32_t lo, uint32_t hi, struct buf *out)
+{
+	size_t k = 0, lo_i = 0, hi_i = mb->count;
+	if (hi >= mb->uidnext)
+		hi = mb->uidnext - 1;
+	while (lo_i < hi_i) { /* the first message with uid >= lo */
+		size_t mid = lo_i + (hi_i - lo_i) / 2;
+		if (mb->msgs[mid].uid < lo)
+			lo_i = mid + 1;
+		else
+			hi_i = mid;
+	}
+	k = lo_i;
+	for (uint32_t u = lo; u <= hi && u != 0;) {
+		uint32_t next = k < mb->count && mb->msgs[k].uid <= hi ? mb->msgs[k].uid : hi + 1;
+		if (next > u)
+			buf_printf(out, "%s%lu:%lu", out->len ? "," : "", (unsigned long)u,
+				   (unsigned long)(next - 1));
+		if (next > hi || next == UINT32_MAX)
+			break;
+		u = next + 1;
+		k++;
+	}
+}
+
+void mailbox_vanished_since(const struct mailbox *mb, const struct seqset *set,
+			    uint64_t modseq, struct buf *out)
+{
+	uint32_t top = mb->uidnext > 1 ? mb->uidnext - 1 : 0;
+	if (modseq < mb->vanished_floor) {
+		for (size_t i = 0; i < set->count && top > 0; i++) {
+			uint32_t a = set->r[i][0] == UINT32_MAX ? top : set->r[i][0];
+			uint32_t b = set->r[i][1] == UINT32_MAX ? top : set->r[i][1];
+			gaps(mb, a < b ? a : b, a < b ? b : a, out);
+		}
+		return;
+	}
+	uint32_t *v = xcalloc(mb->nvanished ? mb->nvanished : 1, sizeof *v);
+	size_t n = 0;
+	for (size_t i = 0; i < mb->nvanished; i++)
+		if (mb->vanished[i].modseq > modseq && seqset_has(set, mb->vanished[i].uid, top))
+			v[n++] = mb->vanished[i].uid;
+	struct buf f = BUF_INIT;
+	seqset_format(&f, v, n);
+	if (f.len)
+		buf_printf(out, "%s%s", out->len ? "," : "", buf_cstr(&f));
+	buf_free(&f);
+	free(v);
+}
+
 /* Merge the disk's list (by UID) into the view. */
-static void merge_view(struct session *s, struct disk_msg *d, size_t n, int allow_expunge)
+static void merge_view(struct session *s, struct disk_msg *d, size_t n, int allow_expunge,
+		       struct buf *vanished)
 {
 	struct mailbox *mb = s->sel;
 	size_t i = 0, j = 0, k = 0, old_count = mb->count, recent_new = 0;
@@ -129,18 +209,25 @@ static void merge_view(struct session *s, struct disk_msg *d, size_t n, int allo
 		while (j < n && d[j].uid < m->uid)
 			j++; /* below the view's highest UID but unknown: cannot happen */
 		if (j < n && d[j].uid == m->uid) {
+			int report = s->condstore && m->modseq != d[j].modseq;
+			m->modseq = d[j].modseq;
 			if (strcmp(m->name, d[j].name) != 0) {
 				struct mdflags old = m->flags;
 				free(m->name);
 				m->name = xstrdup(d[j].name);
 				msg_flags_from_name(m);
-				if (!mdflags_equal(&old, &m->flags))
-					report_flags(s, k + 1, m);
+				report |= !mdflags_equal(&old, &m->flags);
 			}
+			if (report)
+				report_flags(s, k + 1, m);
 			mb->msgs[k++] = *m;
 			j++;
 		} else if (allow_expunge) {
-			out_fmt(s, "* %zu EXPUNGE\r\n", k + 1);
+			if (s->qresync) /* RFC 7162 3.2.10: VANISHED instead */
+				buf_printf(vanished, "%s%lu", vanished->len ? "," : "",
+					   (unsigned long)m->uid);
+			else
+				out_fmt(s, "* %zu EXPUNGE\r\n", k + 1);
 			free(m->name);
 			cache_free_msg(m);
 		} else {
@@ -162,7 +249,7 @@ static void merge_view(struct session *s, struct disk_msg *d, size_t n, int allo
 		size_t recent = 0;
 		for (size_t x = 0; x < mb->count; x++)
 			recent += mb->msgs[x].recent;
-		if (recent_new > 0)
+		if (recent_new > 0 && !s->rev2)
 			out_fmt(s, "* %zu RECENT\r\n", recent);
 	}
 }
@@ -171,7 +258,7 @@ int mailbox_sync(struct session *s, int allow_expunge)
 {
 	struct disk_msg *d;
 	size_t n;
-	uint32_t validity, next;
+	struct folder_info fi;
 	struct timespec nt, ct;
 	if (s->sel == NULL)
 		return 0;
@@ -185,17 +272,22 @@ int mailbox_sync(struct session *s, int allow_expunge)
 		return -1;
 	dir_times(s->sel->path, &s->sel->new_mtime, &s->sel->cur_mtime);
 	s->sel->rescan = 0;
-	folder_scan(s->sel->path, &validity, &next, &d, &n);
+	folder_scan_info(s->sel->path, 0, &fi, &d, &n);
 	folder_unlock(fd);
-	if (validity != s->sel->uidvalidity) {
+	if (fi.uidvalidity != s->sel->uidvalidity) {
 		/* the UID list was lost or rebuilt: UIDs the client holds mean nothing */
 		disk_msgs_free(d, n);
+		folder_info_free(&fi);
 		out_str(s, "* BYE UIDVALIDITY changed, please reconnect\r\n");
 		s->logout = 1;
 		return -1;
 	}
-	s->sel->uidnext = next;
-	merge_view(s, d, n, allow_expunge);
+	take_info(s->sel, &fi);
+	struct buf vanished = BUF_INIT;
+	merge_view(s, d, n, allow_expunge, &vanished);
+	if (vanished.len)
+		out_fmt(s, "* VANISHED %s\r\n", buf_cstr(&vanished));
+	buf_free(&vanished);
 	disk_msgs_free(d, n);
 	return 0;
 }
@@ -327,6 +419,19 @@ time_t mailbox_msg_mtime(struct mailbox *mb, struct msg *m)
 	return m->mtime;
 }
 
+uint64_t mailbox_msg_file_size(struct mailbox *mb, struct msg *m)
+{
+	uint64_t w;
+	struct stat st;
+	if (mdflags_name_size(m->name, strlen(m->name), 'S', &w) == 0)
+		return w;
+	int fd = mailbox_open_msg(mb, m);
+	w = fd >= 0 && fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	if (fd >= 0)
+		close(fd);
+	return w;
+}
+
 /* Remove the \Deleted messages (of uids, when given); the following sync
  * reports the EXPUNGEs. */
 int mailbox_expunge(struct session *s, const struct seqset *uids)
@@ -334,18 +439,27 @@ int mailbox_expunge(struct session *s, const struct seqset *uids)
 	struct mailbox *mb = s->sel;
 	struct buf p = BUF_INIT;
 	uint32_t top = mb->count ? mb->msgs[mb->count - 1].uid : 0;
+	int64_t bytes = 0, count = 0;
 	for (size_t i = 0; i < mb->count; i++) {
 		struct msg *m = &mb->msgs[i];
 		if (!mdflags_has(&m->flags, MDFLAG_TRASHED) ||
 		    (uids != NULL && !seqset_has(uids, m->uid, top)))
 			continue;
+		uint64_t size = mailbox_msg_file_size(mb, m);
 		for (int attempt = 0; attempt < 2; attempt++) {
 			buf_reset(&p);
 			buf_printf(&p, "%s/cur/%s", mb->path, m->name);
-			if (unlink(buf_cstr(&p)) == 0 || errno != ENOENT || refind(mb, m) < 0)
+			if (unlink(buf_cstr(&p)) == 0) {
+				bytes += (int64_t)size;
+				count++;
+				break;
+			}
+			if (errno != ENOENT || refind(mb, m) < 0)
 				break;
 		}
 	}
+	if (count > 0)
+		quota_add(mb->path, -bytes, -count); /* Maildir++: expunges are recorded */
 	buf_free(&p);
 	return 0;
 }

@@ -40,7 +40,8 @@ static const struct command commands[] = {
 	{ "FETCH", cmd_fetch, 1, 0 },           { "STORE", cmd_store, 1, 0 },
 	{ "COPY", cmd_copy, 1, 1 },             { "MOVE", cmd_move, 1, 1 },
 	{ "IDLE", cmd_idle, 0, 1 },             { "SORT", cmd_sort, 1, 0 },
-	{ "THREAD", cmd_thread, 1, 0 },
+	{ "THREAD", cmd_thread, 1, 0 },         { "GETQUOTA", cmd_getquota, 0, 1 },
+	{ "GETQUOTAROOT", cmd_getquotaroot, 0, 1 }, { "SETQUOTA", cmd_setquota, 0, 1 },
 };
 
 static const struct command *find_command(const char *name, int uid)

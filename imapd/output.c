@@ -4,6 +4,7 @@
 #include "imapd.h"
 
 #include "io.h"
+#include "mutf7.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -98,6 +99,31 @@ void out_astring(struct session *s, const char *p, size_t n)
 		out_string(s, p, n);
 }
 
+/* A mailbox name as the client expects it: modified UTF-7, or UTF-8 (in a
+ * quoted string, RFC 6855 3) once the client enabled UTF-8. */
+void out_mailbox(struct session *s, const char *name)
+{
+	struct buf u = BUF_INIT, q = BUF_INIT;
+	size_t n = strlen(name);
+	int plain = !SESSION_UTF8(s) || mutf7_decode(&u, name, n, NULL) < 0 || u.len > 1024;
+	for (size_t i = 0; !plain && i < u.len; i++)
+		plain = (unsigned char)u.data[i] < 0x20 || u.data[i] == 0x7f;
+	if (plain) {
+		out_astring(s, name, n);
+	} else {
+		buf_append_char(&q, '"');
+		for (size_t i = 0; i < u.len; i++) {
+			if (u.data[i] == '"' || u.data[i] == '\\')
+				buf_append_char(&q, '\\');
+			buf_append_char(&q, u.data[i]);
+		}
+		buf_append_char(&q, '"');
+		out_data(s, q.data, q.len);
+	}
+	buf_free(&u);
+	buf_free(&q);
+}
+
 static const struct {
 	char letter;
 	const char *name;
@@ -121,7 +147,7 @@ void out_flags(struct session *s, const struct mailbox *mb, const struct mdflags
 				out_fmt(s, "%s%s", sep, mb->keywords[k]);
 				sep = " ";
 			}
-	if (recent)
+	if (recent && !s->rev2) /* IMAP4rev2 has no \Recent */
 		out_fmt(s, "%s\\Recent", sep);
 	out_str(s, ")");
 }

@@ -1,6 +1,11 @@
 /* uidlist: persistent UIDs of a Maildir folder, in "estafette-uidlist":
- *   E1 <uidvalidity> <uidnext>
- *   <uid> <base name>        (one line per message, ascending UIDs)
+ *   E2 <uidvalidity> <uidnext> <highestmodseq> <vanished floor>
+ *   <uid> <modseq> <name>    (one line per message, ascending UIDs)
+ *   X <uid> <modseq>         (an expunged message, for QRESYNC; bounded)
+ * The name is the file's name in cur/ with its flags, so that the next scan
+ * sees a flag change made by anyone (a rename) and gives the message the
+ * next modseq (CONDSTORE, RFC 7162). The older "E1 <uidvalidity> <uidnext>"
+ * list with lines "<uid> <base name>" is still read (modseq 1) and upgraded.
  * A scan, under the folder's lock (flock on "estafette-uidlist.lock"), moves
  * new/ to cur/ (a rename race with another session is harmless: whoever loses
  * finds the file in cur/), lists cur/, gives unknown messages the next UIDs
@@ -59,7 +64,16 @@ struct entry {
 	size_t base_len;
 	char *name;        /* the file in cur/; NULL for a list entry */
 	int recent;
+	uint64_t modseq;   /* 0: changed, takes the next modseq */
+	size_t full_len;   /* list entry: the name with flags at base (= base_len if none) */
 };
+
+static struct entry entry_make(uint32_t uid, const char *base, size_t base_len, char *name,
+			       int recent)
+{
+	struct entry e = { uid, base, base_len, name, recent, 0, base_len };
+	return e;
+}
 
 static size_t base_len_of(const char *name)
 {
@@ -92,30 +106,82 @@ static void push(struct entry **v, size_t *n, size_t *cap, struct entry e)
 	(*v)[(*n)++] = e;
 }
 
+static void vanished_push(struct folder_info *fi, size_t *cap, uint32_t uid, uint64_t modseq)
+{
+	if (fi->nvanished == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		fi->vanished = xreallocarray(fi->vanished, *cap, sizeof *fi->vanished);
+	}
+	fi->vanished[fi->nvanished++] = (struct uid_modseq){ uid, modseq };
+}
+
+/* One message line after its UID: E2 "<modseq> <name>", E1 "<name>". */
+static int line_parse(char *p, char *nl, int v2, uint32_t uid, struct folder_info *fi,
+		      struct entry *e)
+{
+	unsigned long long ms = 1;
+	char *q = p;
+	if (v2) {
+		ms = strtoull(p, &q, 10);
+		if (q == p || *q != ' ' || ms == 0)
+			return -1;
+		p = q + 1;
+	}
+	if (p >= nl)
+		return -1;
+	size_t full = (size_t)(nl - p), bl = full;
+	char *colon = memchr(p, ':', full);
+	if (colon != NULL)
+		bl = (size_t)(colon - p);
+	if (bl == 0)
+		return -1;
+	*e = entry_make(uid, p, bl, NULL, 0);
+	e->modseq = ms;
+	e->full_len = full;
+	if (ms > fi->highestmodseq)
+		fi->highestmodseq = ms;
+	return 0;
+}
+
 /* Parse the list file text into entries; -1 if it is not a valid list. */
-static int list_parse(struct buf *text, uint32_t *validity, uint32_t *next, struct entry **v,
-		      size_t *n, size_t *cap)
+static int list_parse(struct buf *text, struct folder_info *fi, struct entry **v, size_t *n,
+		      size_t *cap, size_t *vcap)
 {
 	char *p = text->data, *end = text->data + text->len;
 	unsigned long a, b;
-	if (buf_has_nul(text) || sscanf(buf_cstr(text), "E1 %lu %lu\n", &a, &b) != 2 || a == 0 ||
-	    b == 0 || a > UINT32_MAX || b >= UINT32_MAX)
+	unsigned long long h = 1, f = 0;
+	int v2 = text->len > 3 && memcmp(text->data, "E2 ", 3) == 0;
+	if (buf_has_nul(text) ||
+	    (v2 ? sscanf(buf_cstr(text), "E2 %lu %lu %llu %llu\n", &a, &b, &h, &f) != 4
+		: sscanf(buf_cstr(text), "E1 %lu %lu\n", &a, &b) != 2) ||
+	    a == 0 || b == 0 || a > UINT32_MAX || b >= UINT32_MAX || h == 0 || f > h)
 		return -1;
-	*validity = (uint32_t)a;
-	*next = (uint32_t)b;
+	fi->uidvalidity = (uint32_t)a;
+	fi->uidnext = (uint32_t)b;
+	fi->highestmodseq = h;
+	fi->vanished_floor = f;
 	p = memchr(p, '\n', (size_t)(end - p));
 	uint32_t last = 0;
 	while (p != NULL && ++p < end) {
-		char *nl = memchr(p, '\n', (size_t)(end - p));
-		char *sp = memchr(p, ' ', nl ? (size_t)(nl - p) : (size_t)(end - p));
-		if (nl == NULL || sp == NULL)
+		char *nl = memchr(p, '\n', (size_t)(end - p)), *q;
+		if (nl == NULL)
 			return -1;
-		char *q;
+		if (v2 && p[0] == 'X' && p[1] == ' ') {
+			unsigned long u = strtoul(p + 2, &q, 10);
+			unsigned long long ms = *q == ' ' ? strtoull(q + 1, &q, 10) : 0;
+			if (q != nl || u == 0 || u >= fi->uidnext || ms == 0 || ms > h)
+				return -1;
+			vanished_push(fi, vcap, (uint32_t)u, ms);
+			p = nl;
+			continue;
+		}
 		unsigned long u = strtoul(p, &q, 10);
-		if (q != sp || u <= last || u >= *next || sp + 1 == nl)
+		struct entry e;
+		if (q == p || *q != ' ' || u <= last || u >= fi->uidnext ||
+		    line_parse(q + 1, nl, v2, (uint32_t)u, fi, &e) < 0)
 			return -1;
 		last = (uint32_t)u;
-		push(v, n, cap, (struct entry){ (uint32_t)u, sp + 1, (size_t)(nl - sp - 1), NULL, 0 });
+		push(v, n, cap, e);
 		p = nl;
 	}
 	return 0;
@@ -154,7 +220,7 @@ static int foreign_parse(struct buf *text, uint32_t *validity, uint32_t *next,
 				bl = (size_t)(colon - name);
 			if (bl > 0) {
 				last = (uint32_t)u;
-				push(v, n, cap, (struct entry){ (uint32_t)u, name, bl, NULL, 0 });
+				push(v, n, cap, entry_make((uint32_t)u, name, bl, NULL, 0));
 			}
 		}
 		p = nl;
@@ -203,7 +269,7 @@ static void move_new(const char *path, struct entry **v, size_t *n, size_t *cap)
 		buf_printf(&to, "%s/cur/%s:2,", path, de->d_name);
 		if (rename(buf_cstr(&from), buf_cstr(&to)) == 0) {
 			char *name = xstrdup(de->d_name);
-			push(v, n, cap, (struct entry){ 0, name, strlen(name), name, 1 });
+			push(v, n, cap, entry_make(0, name, strlen(name), name, 1));
 		}
 	}
 	if (d != NULL)
@@ -246,7 +312,7 @@ static void list_dir(const char *path, const char *sub, int in_new, struct entry
 			continue;
 		char *name = xstrdup(de->d_name);
 		size_t bl = base_len_of(name);
-		push(v, n, cap, (struct entry){ 0, name, bl, name, in_new });
+		push(v, n, cap, entry_make(0, name, bl, name, in_new));
 	}
 	if (d != NULL)
 		closedir(d);
@@ -262,61 +328,119 @@ static int cmp_disk(const void *a, const void *b)
 	return c != 0 ? c : x->recent - y->recent;
 }
 
-static void list_write(const char *path, uint32_t validity, uint32_t next,
-		       const struct entry *v, size_t n)
+static int cmp_vanished_uid(const void *a, const void *b)
+{
+	const struct uid_modseq *x = a, *y = b;
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+static int cmp_vanished_modseq(const void *a, const void *b)
+{
+	const struct uid_modseq *x = a, *y = b;
+	return x->modseq < y->modseq ? -1 : x->modseq > y->modseq;
+}
+
+/* Keep the newest FOLDER_MAX_VANISHED expunges; the floor rises past the
+ * forgotten ones. Leaves them sorted by UID. */
+static void vanished_trim(struct folder_info *fi)
+{
+	if (fi->nvanished > FOLDER_MAX_VANISHED) {
+		size_t drop = fi->nvanished - FOLDER_MAX_VANISHED;
+		qsort(fi->vanished, fi->nvanished, sizeof *fi->vanished, cmp_vanished_modseq);
+		fi->vanished_floor = fi->vanished[drop - 1].modseq;
+		memmove(fi->vanished, fi->vanished + drop,
+			FOLDER_MAX_VANISHED * sizeof *fi->vanished);
+		fi->nvanished = FOLDER_MAX_VANISHED;
+	}
+	if (fi->nvanished > 1)
+		qsort(fi->vanished, fi->nvanished, sizeof *fi->vanished, cmp_vanished_uid);
+}
+
+static void list_write(const char *path, const struct folder_info *fi, const struct entry *v,
+		       size_t n)
 {
 	struct buf text = BUF_INIT, p = BUF_INIT;
-	buf_printf(&text, "E1 %lu %lu\n", (unsigned long)validity, (unsigned long)next);
+	buf_printf(&text, "E2 %lu %lu %llu %llu\n", (unsigned long)fi->uidvalidity,
+		   (unsigned long)fi->uidnext, (unsigned long long)fi->highestmodseq,
+		   (unsigned long long)fi->vanished_floor);
 	for (size_t i = 0; i < n; i++) {
-		buf_printf(&text, "%lu ", (unsigned long)v[i].uid);
-		buf_append(&text, v[i].base, v[i].base_len);
+		buf_printf(&text, "%lu %llu ", (unsigned long)v[i].uid,
+			   (unsigned long long)v[i].modseq);
+		buf_append_str(&text, v[i].name);
 		buf_append_char(&text, '\n');
 	}
+	for (size_t i = 0; i < fi->nvanished; i++)
+		buf_printf(&text, "X %lu %llu\n", (unsigned long)fi->vanished[i].uid,
+			   (unsigned long long)fi->vanished[i].modseq);
 	buf_printf(&p, "%s/%s", path, UIDLIST);
 	(void)file_replace(buf_cstr(&p), text.data, text.len, 0600);
 	buf_free(&text);
 	buf_free(&p);
 }
 
-/* Give each disk entry its UID from the list (both sorted by base); new ones
- * get uid 0. Returns 1 if the list lost entries. */
-static int merge(struct entry *disk, size_t nd, const struct entry *list, size_t nl)
+/* Whether the disk name differs from the list's (a flag change); a list
+ * entry without flags (E1, foreign) never differs. */
+static int name_changed(const struct entry *d, const struct entry *l)
 {
-	size_t i = 0, j = 0, matched = 0;
-	while (i < nd && j < nl) {
-		int c = cmp_base(&disk[i], &list[j]);
+	if (l->full_len == l->base_len)
+		return 0;
+	return strlen(d->name) != l->full_len || memcmp(d->name, l->base, l->full_len) != 0;
+}
+
+/* Give each disk entry its UID and modseq from the list (both sorted by
+ * base); new ones get uid 0. Entries of the list not on disk are expunged:
+ * they go to fi's vanished list with modseq 0 (set by the caller). Returns 1
+ * if the list lost entries or names changed. */
+static int merge(struct entry *disk, size_t nd, const struct entry *list, size_t nl,
+		 struct folder_info *fi, size_t *vcap)
+{
+	size_t i = 0, j = 0;
+	int changed = 0;
+	while (j < nl) {
+		int c = i < nd ? cmp_base(&disk[i], &list[j]) : 1;
 		if (c == 0) {
-			disk[i++].uid = list[j].uid;
-			matched++;
+			disk[i].uid = list[j].uid;
+			disk[i].modseq = name_changed(&disk[i], &list[j]) ? 0 : list[j].modseq;
+			/* an entry without flags gets them written (E1 upgrade) */
+			changed |= disk[i].modseq == 0 || (list[j].full_len == list[j].base_len &&
+							   strlen(disk[i].name) != list[j].base_len);
+			i++;
 			while (i < nd && cmp_base(&disk[i], &list[j]) == 0)
 				i++; /* the same message twice: the first name wins */
 			j++;
 		} else if (c < 0) {
 			i++;
 		} else {
-			j++;
+			vanished_push(fi, vcap, list[j++].uid, 0);
+			changed = 1;
 		}
 	}
-	return matched != nl;
+	return changed;
 }
 
 /* Read the list, or a foreign one, or start a new one; 1 if it must be
  * written. */
-static int list_load(const char *path, struct buf *text, uint32_t *validity, uint32_t *next,
-		     struct entry **v, size_t *n, size_t *cap)
+static int list_load(const char *path, struct buf *text, struct folder_info *fi,
+		     struct entry **v, size_t *n, size_t *cap, size_t *vcap)
 {
 	struct buf lp = BUF_INIT;
 	buf_printf(&lp, "%s/%s", path, UIDLIST);
 	int have = file_read(buf_cstr(&lp), text, UIDLIST_MAX) == 0, dirty = 0;
 	buf_free(&lp);
-	if (!have || list_parse(text, validity, next, v, n, cap) < 0) {
+	if (!have || list_parse(text, fi, v, n, cap, vcap) < 0) {
 		*n = 0;
+		fi->nvanished = 0;
+		fi->highestmodseq = 1;
+		fi->vanished_floor = 0;
 		dirty = 1;
-		if (have || import_foreign(path, text, validity, next, v, n, cap) < 0) {
+		if (have || import_foreign(path, text, &fi->uidvalidity, &fi->uidnext, v, n,
+					   cap) < 0) {
 			*n = 0;
-			*validity = (uint32_t)time(NULL);
-			*next = 1;
+			fi->uidvalidity = (uint32_t)time(NULL);
+			fi->uidnext = 1;
 		}
+		for (size_t i = 0; i < *n; i++)
+			(*v)[i].modseq = 1;
 	}
 	return dirty;
 }
@@ -325,7 +449,7 @@ static int list_load(const char *path, struct buf *text, uint32_t *validity, uin
 static size_t assign(struct entry *disk, size_t nd, uint32_t *next, int keep_new, int *dirty)
 {
 	size_t k = 0;
-	struct entry prev = { 0, "", 0, NULL, 0 };
+	struct entry prev = entry_make(0, "", 0, NULL, 0);
 	for (size_t i = 0; i < nd; i++) {
 		if (k > 0 && cmp_base(&disk[i], &prev) == 0) {
 			free(disk[i].name);
@@ -345,15 +469,35 @@ static size_t assign(struct entry *disk, size_t nd, uint32_t *next, int keep_new
 	return k;
 }
 
-int folder_scan_flags(const char *path, unsigned flags, uint32_t *uidvalidity,
-		      uint32_t *uidnext, struct disk_msg **out, size_t *count)
+/* New and changed messages and this scan's expunges take the next modseq. */
+static int bump_modseqs(struct entry *disk, size_t nd, struct folder_info *fi)
+{
+	int dirty = 0, bumped = 0;
+	for (size_t i = 0; i < nd; i++)
+		if (disk[i].modseq == 0) {
+			disk[i].modseq = ++fi->highestmodseq;
+			dirty = 1;
+		}
+	for (size_t i = 0; i < fi->nvanished; i++)
+		if (fi->vanished[i].modseq == 0) {
+			if (!bumped++)
+				++fi->highestmodseq;
+			fi->vanished[i].modseq = fi->highestmodseq;
+			dirty = 1;
+		}
+	return dirty;
+}
+
+int folder_scan_info(const char *path, unsigned flags, struct folder_info *fi,
+		     struct disk_msg **out, size_t *count)
 {
 	struct buf text = BUF_INIT;
 	struct entry *list = NULL, *disk = NULL, *moved = NULL;
-	size_t nl = 0, capl = 0, nd = 0, capd = 0, nm = 0, capm = 0;
-	uint32_t validity = 0, next = 1;
+	size_t nl = 0, capl = 0, nd = 0, capd = 0, nm = 0, capm = 0, vcap = 0;
 	int keep = (flags & FOLDER_SCAN_KEEP_NEW) != 0;
-	int dirty = list_load(path, &text, &validity, &next, &list, &nl, &capl);
+	memset(fi, 0, sizeof *fi);
+	fi->uidnext = 1;
+	int dirty = list_load(path, &text, fi, &list, &nl, &capl, &vcap);
 	if (keep)
 		list_dir(path, "new", 1, &disk, &nd, &capd);
 	else
@@ -366,22 +510,41 @@ int folder_scan_flags(const char *path, unsigned flags, uint32_t *uidvalidity,
 	if (nm > 1)
 		qsort(moved, nm, sizeof *moved, cmp_base);
 	mark_moved(disk, nd, moved, nm);
-	dirty |= merge(disk, nd, list, nl);
-	nd = assign(disk, nd, &next, keep, &dirty);
+	dirty |= merge(disk, nd, list, nl, fi, &vcap);
+	nd = assign(disk, nd, &fi->uidnext, keep, &dirty);
 	if (nd > 1)
 		qsort(disk, nd, sizeof *disk, cmp_uid);
+	dirty |= bump_modseqs(disk, nd, fi);
+	vanished_trim(fi);
 	if (dirty)
-		list_write(path, validity, next, disk, nd);
+		list_write(path, fi, disk, nd);
 	*out = xcalloc(nd ? nd : 1, sizeof **out);
 	for (size_t i = 0; i < nd; i++)
-		(*out)[i] = (struct disk_msg){ disk[i].uid, disk[i].name, disk[i].recent };
+		(*out)[i] = (struct disk_msg){ disk[i].uid, disk[i].name, disk[i].recent,
+					       disk[i].modseq };
 	*count = nd;
-	*uidvalidity = validity;
-	*uidnext = next;
 	free(list);
 	free(disk);
 	buf_free(&text);
 	return 0;
+}
+
+void folder_info_free(struct folder_info *fi)
+{
+	free(fi->vanished);
+	fi->vanished = NULL;
+	fi->nvanished = 0;
+}
+
+int folder_scan_flags(const char *path, unsigned flags, uint32_t *uidvalidity,
+		      uint32_t *uidnext, struct disk_msg **out, size_t *count)
+{
+	struct folder_info fi;
+	int rc = folder_scan_info(path, flags, &fi, out, count);
+	*uidvalidity = fi.uidvalidity;
+	*uidnext = fi.uidnext;
+	folder_info_free(&fi);
+	return rc;
 }
 
 int folder_scan(const char *path, uint32_t *uidvalidity, uint32_t *uidnext,

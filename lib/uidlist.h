@@ -13,6 +13,23 @@ struct disk_msg {
 	uint32_t uid;
 	char *name;
 	int recent;
+	uint64_t modseq;   /* CONDSTORE (RFC 7162): last change of the message */
+};
+
+/* An expunged message remembered for QRESYNC: its UID and the modseq of
+ * its removal. At most FOLDER_MAX_VANISHED are kept; vanished_floor is the
+ * highest modseq forgotten (changes since an older modseq are unknown). */
+#define FOLDER_MAX_VANISHED 10000
+struct uid_modseq {
+	uint32_t uid;
+	uint64_t modseq;
+};
+
+struct folder_info {
+	uint32_t uidvalidity, uidnext;
+	uint64_t highestmodseq, vanished_floor;
+	struct uid_modseq *vanished; /* ascending UIDs */
+	size_t nvanished;
 };
 
 /* Take the folder's lock (flock on estafette-uidlist.lock): fd, or -1. */
@@ -30,5 +47,11 @@ int folder_scan(const char *path, uint32_t *uidvalidity, uint32_t *uidnext,
 int folder_scan_flags(const char *path, unsigned flags, uint32_t *uidvalidity,
 		      uint32_t *uidnext, struct disk_msg **out, size_t *count);
 void disk_msgs_free(struct disk_msg *d, size_t count);
+/* folder_scan_flags with the modseqs: a message whose name (flags) changed
+ * since the last scan, a new message and an expunge each take the next
+ * modseq. Free fi with folder_info_free. */
+int folder_scan_info(const char *path, unsigned flags, struct folder_info *fi,
+		     struct disk_msg **out, size_t *count);
+void folder_info_free(struct folder_info *fi);
 
 #endif

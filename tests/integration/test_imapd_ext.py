@@ -91,3 +91,206 @@ class ExtTest(TempDirTestCase):
         r.cmd(b"s", b"SEARCH RETURN (SAVE) ALL")
         r.cmd(b"t", b"SELECT INBOX")
         self.assertNotIn(b"FETCH (", r.cmd(b"u", b"FETCH $ (UID)"))
+
+    # --- IMAP4rev2 ---------------------------------------------------------------
+
+    def test_rev2_enable_and_differences(self):
+        self.deliver(msg(b"one"))
+        self.deliver(msg(b"two"))
+        r = self.raw()
+        caps = r.cmd(b"a", b"CAPABILITY")
+        self.assertIn(b" IMAP4rev1 IMAP4rev2 ", caps)
+        self.assertIn(b" STATUS=SIZE ", caps)
+        # rev1 first: RECENT and UNSEEN and \Recent
+        out = r.cmd(b"b", b"EXAMINE INBOX")
+        self.assertIn(b"* 2 RECENT", out)
+        self.assertIn(b"[UNSEEN 1]", out)
+        r.cmd(b"c", b"UNSELECT")
+        out = r.cmd(b"d", b"ENABLE IMAP4rev2 NOSUCH")
+        self.assertIn(b"* ENABLED IMAP4rev2\r\n", out)
+        self.assertIn(b"* ENABLED\r\n", r.cmd(b"e", b"ENABLE imap4rev2"))  # only once
+        out = r.cmd(b"f", b"SELECT inbox")
+        self.assertNotIn(b"RECENT", out)
+        self.assertNotIn(b"UNSEEN", out)
+        self.assertRegex(out, rb'\* LIST \(\) "\." "?INBOX"?\r\n')
+        self.assertIn(b"* OK [UIDVALIDITY ", out)
+        self.assertIn(b"* OK [UIDNEXT 3]", out)
+        out = r.cmd(b"g", b"FETCH 1:* FLAGS")
+        self.assertNotIn(b"\\Recent", out)
+        out = r.cmd(b"h", b"SEARCH ALL")
+        self.assertIn(b'* ESEARCH (TAG "h") ALL 1:2\r\n', out)
+        self.assertNotIn(b"* SEARCH", out)
+        out = r.cmd(b"i", b"UID SEARCH SUBJECT nothing")
+        self.assertIn(b'* ESEARCH (TAG "i") UID\r\n', out)
+        # a delivery is reported without RECENT
+        self.deliver(msg(b"three"))
+        out = r.cmd(b"j", b"NOOP")
+        self.assertIn(b"* 3 EXISTS", out)
+        self.assertNotIn(b"RECENT", out)
+
+    def test_status_size_and_deleted(self):
+        self.deliver(msg(b"one", b"x\n" * 10))
+        self.deliver(msg(b"two"))
+        r = self.raw()
+        r.cmd(b"a", b"SELECT INBOX")
+        r.cmd(b"b", b"STORE 2 +FLAGS (\\Deleted)")
+        fetched = r.cmd(b"c", b"FETCH 1:* RFC822.SIZE")
+        total = sum(int(x) for x in re.findall(rb"RFC822.SIZE (\d+)", fetched))
+        out = r.cmd(b"d", b"STATUS INBOX (MESSAGES SIZE DELETED UNSEEN)")
+        m = re.search(rb"\* STATUS INBOX \(MESSAGES 2 SIZE (\d+) DELETED 1 UNSEEN 2\)", out)
+        self.assertTrue(m, out)
+        self.assertEqual(int(m.group(1)), total)
+        self.assertIn(b"e BAD", r.cmd(b"e", b"STATUS INBOX (SIZE BOGUS)"))
+        out = r.cmd(b"f", b'LIST "" "*" RETURN (STATUS (SIZE DELETED))')
+        self.assertIn(b"* STATUS INBOX (SIZE %d DELETED 1)" % total, out)
+
+    def test_fetch_binary(self):
+        data = (b"From: a@b.c\nSubject: bin\nMIME-Version: 1.0\n"
+                b"Content-Type: multipart/mixed; boundary=b\n\n"
+                b"--b\nContent-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\n"
+                b"caf=C3=A9 soft=\nbreak\n"
+                b"--b\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n"
+                b"AAECAwRoZWxsbw==\n"
+                b"--b\nContent-Type: text/plain\nContent-Transfer-Encoding: x-unknown\n\nzzz\n"
+                b"--b--\n")
+        self.deliver(data)
+        r = self.raw()
+        r.cmd(b"a", b"EXAMINE INBOX")
+        out = r.cmd(b"b", b"FETCH 1 (BINARY.PEEK[1] BINARY.SIZE[2])")
+        self.assertIn("BINARY[1] {15}\r\ncafé softbreak BINARY.SIZE".encode(), out)
+        self.assertIn(b"BINARY.SIZE[2] 10", out)
+        out = r.cmd(b"c", b"FETCH 1 BINARY.PEEK[2]")
+        self.assertIn(b"BINARY[2] ~{10}\r\n\x00\x01\x02\x03\x04hello", out)
+        out = r.cmd(b"d", b"FETCH 1 BINARY.PEEK[2]<5.3>")
+        self.assertIn(b"BINARY[2]<5> {3}\r\nhel", out)
+        out = r.cmd(b"e", b"FETCH 1 BINARY.PEEK[3]")
+        self.assertIn(b"e NO [UNKNOWN-CTE]", out)
+        self.assertIn(b"BINARY[9] NIL", r.cmd(b"f", b"FETCH 1 BINARY.PEEK[9]"))
+        for bad in (b"BINARY.PEEK[1.TEXT]", b"BINARY.SIZE[1]<0.5>", b"BINARY.FOO[1]",
+                    b"BINARY[1", b"BINARY.PEEK[HEADER]"):
+            self.assertIn(b"g BAD", r.cmd(b"g", b"FETCH 1 " + bad), bad)
+        # BINARY (not PEEK) sets \Seen, except in EXAMINE
+        r.cmd(b"h", b"SELECT INBOX")
+        out = r.cmd(b"i", b"FETCH 1 BINARY[1]")
+        self.assertIn(b"\\Seen", out)
+
+    # --- UTF8=ACCEPT and UTF-8 names ---------------------------------------------
+
+    def test_utf8_names_after_enable(self):
+        r = self.raw()
+        self.assertIn(b"UTF8=ACCEPT", r.cmd(b"a", b"CAPABILITY"))
+        self.assertIn(b"b OK", r.cmd(b"b", b'CREATE "INBOX.Caf&AOk-"'))
+        self.assertTrue(os.path.isdir(os.path.join(self.maildir, ".Caf&AOk-")))
+        out = r.cmd(b"c", b'LIST "" "*"')
+        self.assertIn(b'"." "INBOX.Caf&AOk-"', out.replace(b'"." INBOX.Caf&AOk-', b'"." "INBOX.Caf&AOk-"'))
+        self.assertIn(b"* ENABLED UTF8=ACCEPT", r.cmd(b"d", b"ENABLE UTF8=ACCEPT"))
+        out = r.cmd(b"e", b'LIST "" "*"')
+        self.assertIn('"INBOX.Café"'.encode(), out)
+        self.assertNotIn(b"&AOk-", out)
+        self.assertIn(b"f OK", r.cmd(b"f", 'CREATE "INBOX.Ünïcode & more"'.encode()))
+        self.assertTrue(os.path.isdir(os.path.join(self.maildir, ".&ANw-n&AO8-code &- more")))
+        out = r.cmd(b"g", 'SELECT "INBOX.Café"'.encode())
+        self.assertIn(b"g OK", out)
+        out = r.cmd(b"h", 'STATUS "INBOX.Ünïcode & more" (MESSAGES)'.encode())
+        self.assertIn('* STATUS "INBOX.Ünïcode & more" (MESSAGES 0)'.encode(), out)
+        # APPEND with a UTF8 literal (RFC 6855 4)
+        body = "Subject: héllo\r\nFrom: ü@example.org\r\n\r\nbody\r\n".encode()
+        r.send(b"i APPEND INBOX UTF8 (~{%d+}\r\n" % len(body) + body + b")\r\n")
+        out = r.until_tag(b"i")
+        self.assertIn(b"i OK [APPENDUID", out)
+        out = r.cmd(b"j", 'LIST "" "INBOX.Caf*"'.encode())
+        self.assertIn('"INBOX.Café"'.encode(), out)
+        # hostile: invalid UTF-8 names
+        self.assertIn(b"k BAD", r.cmd(b"k", b'CREATE "INBOX.\xc3\x28"'))
+        self.assertIn(b"l BAD", r.cmd(b"l", b'SELECT "\xff"'))
+        self.assertIn(b"m BAD", r.cmd(b"m", b'APPEND INBOX UTF8 ({3+}\r\nabc)'))
+        self.assertIn(b"n BAD", r.cmd(b"n", b'APPEND INBOX UTF8 (~{3+}\r\nabc'))
+        self.assertIn(b"o OK", r.cmd(b"o", b"NOOP"))
+
+    def test_utf8_append_refused_without_enable(self):
+        r = self.raw()
+        r.send(b"a APPEND INBOX UTF8 (~{4+}\r\nabcd)\r\n")
+        self.assertIn(b"a BAD", r.until_tag(b"a"))
+        self.assertIn(b"b OK", r.cmd(b"b", b"NOOP"))
+
+    # --- QUOTA -------------------------------------------------------------------
+
+    def write_maildirsize(self, text):
+        with open(os.path.join(self.maildir, "maildirsize"), "w") as f:
+            f.write(text)
+
+    def read_usage(self):
+        with open(os.path.join(self.maildir, "maildirsize")) as f:
+            lines = f.read().splitlines()
+        b = c = 0
+        for l in lines[1:]:
+            x, y = l.split()
+            b += int(x)
+            c += int(y)
+        return lines[0], b, c
+
+    def test_quota_from_maildirsize(self):
+        self.deliver(msg(b"one", b"x" * 3000 + b"\n"))
+        self.deliver(msg(b"two"))
+        os.makedirs(os.path.join(self.maildir, ".Other", "cur"))
+        for d in ("new", "tmp"):
+            os.makedirs(os.path.join(self.maildir, ".Other", d))
+        open(os.path.join(self.maildir, ".Other", "maildirfolder"), "w").close()
+        self.write_maildirsize("10240S,3C\n")  # usage recounted: no usage lines
+        r = self.raw()
+        caps = r.cmd(b"a", b"CAPABILITY")
+        self.assertIn(b" QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE ", caps)
+        out = r.cmd(b"b", b"GETQUOTAROOT INBOX")
+        self.assertIn(b'* QUOTAROOT INBOX ""\r\n', out)
+        # usage 0 before the recount (maildirsize has no usage lines)
+        self.assertRegex(out, rb'\* QUOTA "" \(STORAGE \d+ 10 MESSAGE \d+ 3\)\r\n')
+        out = r.cmd(b"c", b'GETQUOTA ""')
+        self.assertIn(b"c OK", out)
+        self.assertIn(b"d NO [NONEXISTENT]", r.cmd(b"d", b'GETQUOTA "other"'))
+        self.assertIn(b"e NO [NOPERM]", r.cmd(b"e", b'SETQUOTA "" (STORAGE 100)'))
+        self.assertIn(b"f BAD", r.cmd(b"f", b'SETQUOTA "" (STORAGE 100'))
+        self.assertIn(b"g BAD", r.cmd(b"g", b"GETQUOTAROOT"))
+        self.assertIn(b"h NO [NONEXISTENT]", r.cmd(b"h", b"GETQUOTAROOT INBOX.nosuch"))
+        # a big APPEND is refused (the recount finds 2 messages, ~3 KB)
+        big = b"Subject: big\r\n\r\n" + b"y" * 11000 + b"\r\n"
+        r.send(b"i APPEND INBOX {%d+}\r\n" % len(big) + big + b"\r\n")
+        self.assertIn(b"i NO [OVERQUOTA]", r.until_tag(b"i"))
+        small = b"Subject: small\r\n\r\nz\r\n"
+        r.send(b"j APPEND INBOX.Other {%d+}\r\n" % len(small) + small + b"\r\n")
+        self.assertIn(b"j OK [APPENDUID", r.until_tag(b"j"))
+        spec, b, c = self.read_usage()
+        self.assertEqual((spec, c), ("10240S,3C", 3))
+        # the message count is full now: COPY is refused, after an EXPUNGE it fits
+        r.cmd(b"k", b"SELECT INBOX")
+        self.assertIn(b"l NO [OVERQUOTA]", r.cmd(b"l", b"COPY 2 INBOX.Other"))
+        r.cmd(b"m", b"STORE 1 +FLAGS.SILENT (\\Deleted)")
+        self.assertIn(b"* 1 EXPUNGE", r.cmd(b"n", b"EXPUNGE"))
+        spec, b, c = self.read_usage()
+        self.assertEqual(c, 2)
+        self.assertIn(b"o OK [COPYUID", r.cmd(b"o", b"COPY 1 INBOX.Other"))
+        spec, b, c = self.read_usage()
+        self.assertEqual(c, 3)
+        out = r.cmd(b"p", b'GETQUOTA ""')
+        self.assertIn(b"MESSAGE 3 3)", out)
+
+    def test_quota_from_account_and_none(self):
+        self.deliver(msg(b"one"))
+        r = self.raw()
+        out = r.cmd(b"a", b"GETQUOTAROOT INBOX")
+        self.assertIn(b"* QUOTAROOT INBOX\r\n", out)
+        self.assertNotIn(b"* QUOTA ", out)
+        self.assertIn(b"b NO [NONEXISTENT]", r.cmd(b"b", b'GETQUOTA ""'))
+        r.close()
+        old = os.environ.get("QUOTA")
+        os.environ["QUOTA"] = "5000000S"
+        try:
+            r = self.raw()
+        finally:
+            if old is None:
+                del os.environ["QUOTA"]
+            else:
+                os.environ["QUOTA"] = old
+        out = r.cmd(b"c", b"GETQUOTAROOT INBOX")
+        self.assertRegex(out, rb'\* QUOTA "" \(STORAGE 1 4882\)\r\n')
+        spec, b, c = self.read_usage()  # the file was created from QUOTA
+        self.assertEqual((spec, c), ("5000000S", 1))

@@ -4,7 +4,7 @@
  * file is rebuilt from the messages' sizes (",S=" in their names, else stat)
  * when it grows past 5120 bytes, when it says "over quota" (before refusing
  * a message, as Courier does), or is missing while a quota is set. See
- * maildirquota(7). */
+ * maildirquota(7). Shared by maildrop, deliverquota, mailbot and imapd. */
 #ifndef ESTAFETTE_MDQUOTA_H
 #define ESTAFETTE_MDQUOTA_H
 
