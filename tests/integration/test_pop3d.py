@@ -255,6 +255,7 @@ class Pop3Test(Pop3Instance):
                 expect.pop()
             self.assertEqual(lines, expect)
         resp, lines, _ = p.top(2, 1)
+        self.assertEqual(resp, b"+OK top of message follows")
         self.assertEqual(lines, [b"Subject: two", b"X: y", b"", b"body 1"])
         resp, lines, _ = p.top(2, 0)
         self.assertEqual(lines, [b"Subject: two", b"X: y", b""])
@@ -473,6 +474,24 @@ class Pop3Test(Pop3Instance):
         self.assertIn(b"too many bad commands", data)
         s.close()
         self.assertEqual(len(self.files()), 1)
+
+    def test_commands_in_pieces(self):
+        """Commands arriving one byte per segment, and bare-LF line ends, are answered
+        like whole ones."""
+        self.deliver(b"Subject: x\n\ny\n")
+        s, f = self.raw()
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for b in b"USER joe@example.test\r\nPASS " + PASSWORD.encode() + b"\r\nRETR 1\r\n":
+            s.sendall(bytes([b]))
+            time.sleep(0.002)
+        self.assertEqual(f.readline(), b"+OK send PASS\r\n")
+        self.assertTrue(f.readline().startswith(b"+OK maildrop has 1"), self.logtext())
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        self.assertEqual(self.read_multi(f), [b"Subject: x\r\n", b"\r\n", b"y\r\n"])
+        s.sendall(b"STAT\nQUIT\n")
+        self.assertEqual(f.readline(), b"+OK 1 17\r\n")
+        self.assertEqual(f.readline(), b"+OK bye\r\n")
+        s.close()
 
     def test_auth_plain(self):
         self.deliver(b"Subject: x\n\ny\n")
