@@ -130,6 +130,11 @@ class MailPath(Instance):
                 for f in fs]
 
     def close(self):
+        keep = os.environ.get("ESTAFETTE_FAULTS_KEEP")  # a directory for the logs
+        if keep:
+            os.makedirs(keep, exist_ok=True)
+            with open(os.path.join(keep, f"log.{os.getpid()}.{time.time():.0f}"), "w") as f:
+                f.write(self.logtext())
         for p in self.smtpds:
             if p.poll() is None:
                 p.kill()
