@@ -231,15 +231,22 @@ class Mounts:
 
 
 def fill(path, leave):
-    """A file at path taking all but about `leave` bytes of its filesystem."""
+    """A file at path taking all but about `leave` bytes of its filesystem (leave=0:
+    every last block)."""
     st = os.statvfs(os.path.dirname(path))
     size = max(0, st.f_bavail * st.f_frsize - leave)
-    with open(path, "wb") as f:
-        chunk = b"\0" * 65536
-        while size > 0:
-            n = f.write(chunk[:min(size, len(chunk))])
-            size -= n
-    return size
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        chunk = 65536
+        while size > 0 or leave == 0:
+            try:
+                size -= os.write(fd, b"\0" * (min(size, chunk) if size > 0 else chunk))
+            except OSError:
+                if leave or chunk == 512:
+                    break
+                chunk = 512
+    finally:
+        os.close(fd)
 
 
 # -- processes --------------------------------------------------------------------

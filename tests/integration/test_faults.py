@@ -83,6 +83,39 @@ class DiskFaultTest(FaultCase):
         inst.wait_queue_empty(timeout=30)
         self.no_bounces(inst)
 
+    def test_queue_disk_full_to_the_last_byte_while_courierd_delivers(self):
+        """courierd starts on a queue disk without one free block: it delivers (status
+        records fit in the control files' blocks), and a bounce it cannot queue (submit
+        gets ENOSPC) must wait for room, not vanish with the failed message."""
+        inst = self.instance()
+        inst.add("alice", "bob")
+        self.mounts.tmpfs(inst.queue, 2 << 20)
+        inst.start_authd()
+        tally = Tally("queue-disk-full-during-delivery")
+        ids = [f"fz{i}" for i in range(5)]
+        for mid in ids:
+            inst.submit("x@example.org", [f"alice@{DOMAIN}"], faultlib.message(mid, 2000))
+            tally.took(mid)
+        inst.submit(f"bob@{DOMAIN}", [f"nobody@{DOMAIN}"], faultlib.message("fz-bounce", 2000))
+        tally.took("fz-bounce")
+        filler = os.path.join(inst.queue, "filler")
+        faultlib.fill(filler, 0)
+        inst.start_courierd()
+        time.sleep(6)
+        while_full = inst.delivered("alice")
+        os.unlink(filler)
+        inst.wait_delivered("alice", ids)
+        inst.wait_delivered("bob", ["fz-bounce"])
+        inst.wait_queue_empty(timeout=30)
+        time.sleep(2)
+        got = inst.delivered("alice")
+        got.update(inst.delivered("bob"))  # the bounce carries the message
+        lost, dups = tally.result(got)
+        faultlib.report(f"faults: queue-disk-full-during-delivery delivered while full: "
+                        f"{sum(while_full.values())} copies of {len(while_full)}")
+        self.assertEqual(lost, 0, inst.logtext()[-3000:])
+        self.assertLessEqual(dups, len(ids), "repeated deliveries beyond one per message")
+
     def test_full_maildir_disk_defers_then_delivers(self):
         inst = self.instance()
         inst.add("alice", "bob")
