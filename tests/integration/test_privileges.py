@@ -23,8 +23,8 @@ NEEDED = ("listener", "smtpd", "submit", "authd", "courierd", "deliver", "delive
 # Root by design (docs/ARCHITECTURE.md): gets a job and a descriptor from courierd, asks
 # authd for the account and forks deliver under it; never reads message content.
 ROOT_ALLOWED = {"deliver-spawn"}
-MUST_SEE = {"listener", "smtpd", "imapd", "pop3d", "authd", "courierd", "deliver",
-            "deliver-spawn"}
+MUST_SEE = {"listener", "smtpd", "imap-login", "imapd", "pop3-login", "pop3d", "authd",
+            "courierd", "deliver-spawn", "deliver"}
 
 
 class Line:
@@ -86,6 +86,16 @@ class PrivilegeTest(TempDirTestCase):
         os.chown(path, pw.pw_uid, pw.pw_gid)
         os.chmod(path, 0o644)
 
+    def pre_login(self):
+        """Sessions that stay in the login stages, and a connection to authd."""
+        for port in (143, 110):
+            c = Line(self.sb.port(port))
+            self.conns.append(c)
+            c.line()
+        a = socket.socket(socket.AF_UNIX)
+        a.connect(os.path.join(self.root, "var", "run", "estafette", "authd", "socket"))
+        self.conns.append(a)
+
     def sessions(self):
         imap = Line(self.sb.port(143))
         self.conns.append(imap)
@@ -122,6 +132,7 @@ class PrivilegeTest(TempDirTestCase):
 
     def test_no_root_or_capability_where_input_is_parsed(self):
         self.slow_delivery()
+        self.pre_login()
         smtp = self.sessions()
         seen = {}
         time.sleep(0.5)
@@ -148,9 +159,12 @@ class PrivilegeTest(TempDirTestCase):
         faultlib.report("privileges: every process of the instance\n" + "\n".join(rows))
         self.assertEqual(bad, [], "root or capabilities where input is parsed")
         missing = MUST_SEE - {n for _, n in seen}
-        self.assertEqual(missing, set(), "processes not seen")
-        if "submit" not in {n for _, n in seen}:
-            faultlib.report("privileges: submit was not caught running (it is short-lived)")
+        with open(os.path.join(self.root, "var", "log", "estafette.log")) as f:
+            log = f.read()
+        self.assertEqual(missing, set(), "processes not seen:\n" + log[-2500:])
+        for short in ("submit", "remote", "maildrop"):
+            if short not in {n for _, n in seen}:
+                faultlib.report(f"privileges: {short} was not seen running")
         for c in self.conns:
             c.close()
         self.conns = []
