@@ -53,6 +53,7 @@ void session_end(struct session *s, const char *why)
 		 s->ip, s->helo.len ? buf_cstr(&s->helo) : "-",
 		 s->authed ? buf_cstr(&s->auth_user) : "-", s->nmsg, s->nrej, why);
 	txn_reset(s);
+	submit_client_close();
 	io_free(s->io);
 	if (s->tls_ctx)
 		tls_ctx_free(s->tls_ctx);

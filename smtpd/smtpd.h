@@ -169,7 +169,7 @@ int policy_domain_listed(const struct config_list *l, const char *domain, size_t
 /* dnsbl.c: 1 when the client is listed (the zone in zone_out), else 0. */
 int dnsbl_check(struct session *s, struct buf *zone_out);
 
-/* submit_client.c: one message through submit(8). */
+/* submit_client.c: messages through submit(8), one process per session. */
 struct submit_client;
 struct submit_client *submit_client_start(struct session *s, struct buf *err);
 void submit_client_data(struct submit_client *c, const void *p, size_t n);
@@ -177,5 +177,7 @@ void submit_client_data(struct submit_client *c, const void *p, size_t n);
 void submit_client_finish(struct submit_client *c, int timeout_s, struct buf *reply);
 /* Abandon: nothing is queued; frees c. */
 void submit_client_abort(struct submit_client *c);
+/* Let the submit process kept for the next message go. */
+void submit_client_close(void);
 
 #endif

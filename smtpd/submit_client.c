@@ -1,8 +1,9 @@
-/* smtpd submit_client: hands one message to submit(8), the only writer of the
- * queue: fork, exec ROOT/libexec/estafette/submit with two pipes, the envelope
- * records, the data in chunks of up to 64 KiB, then "." and submit's one reply
- * line. smtpd says 250 only when submit did. Trusts submit's reply only as far
- * as it is a well-formed reply line. */
+/* smtpd submit_client: hands each message to submit(8), the only writer of the
+ * queue: the envelope records, the data in chunks of up to 64 KiB, then "."
+ * and submit's one reply line. smtpd says 250 only when submit did. After a
+ * 250 the submit process stays for the session's next message (submit(8)), so
+ * only the first message pays for fork and exec; any other outcome ends it.
+ * Trusts submit's reply only as far as it is a well-formed reply line. */
 #define _GNU_SOURCE /* pipe2 */
 #include "smtpd.h"
 
@@ -92,7 +93,10 @@ static void sc_child(int in, int out)
 	_exit(75);
 }
 
-struct submit_client *submit_client_start(struct session *s, struct buf *err)
+/* The submit process kept after a 250, or none. */
+static struct submit_client *idle;
+
+static struct submit_client *sc_spawn(struct buf *err)
 {
 	int to[2], from[2];
 	if (pipe2(to, O_CLOEXEC) < 0)
@@ -118,11 +122,28 @@ struct submit_client *submit_client_start(struct session *s, struct buf *err)
 	c->pid = pid;
 	c->wfd = to[1];
 	c->rfd = from[0];
-	sc_envelope(c, s);
 	return c;
 fail:
 	buf_error(err, "cannot start submit: %s", strerror(errno));
 	return NULL;
+}
+
+static void sc_free(struct submit_client *c);
+
+struct submit_client *submit_client_start(struct session *s, struct buf *err)
+{
+	struct submit_client *c = idle;
+	idle = NULL;
+	int st;
+	if (c && waitpid(c->pid, &st, WNOHANG) != 0) { /* it went away meanwhile */
+		c->pid = -1;
+		sc_free(c);
+		c = NULL;
+	}
+	if (!c && (c = sc_spawn(err)) == NULL)
+		return NULL;
+	sc_envelope(c, s);
+	return c;
 }
 
 static void sc_chunk(struct submit_client *c)
@@ -146,7 +167,7 @@ static void sc_free(struct submit_client *c)
 		close(c->wfd);
 	close(c->rfd);
 	int st;
-	while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
+	while (c->pid > 0 && waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
 		;
 	buf_free(&c->out);
 	buf_free(&c->pend);
@@ -193,19 +214,32 @@ void submit_client_finish(struct submit_client *c, int timeout_s, struct buf *re
 		sc_chunk(c);
 	buf_append_str(&c->out, ".\n");
 	sc_flush(c);
-	close(c->wfd);
-	c->wfd = -1;
 	buf_reset(reply);
 	if (sc_read_reply(c, timeout_s, reply) < 0) {
 		if (reply->len)
 			log_error("bad reply from submit: %.*s", (int)(reply->len > 200 ? 200 : reply->len),
 				  reply->data);
 		buf_set_str(reply, "451 4.3.0 Queueing failed, try again later");
+		sc_free(c);
+		return;
 	}
-	sc_free(c);
+	if (reply->data[0] != '2' || c->broken) {
+		sc_free(c); /* submit ends after any refusal */
+		return;
+	}
+	idle = c; /* start took the previous one, so there is none */
 }
 
+/* Closing its input mid-message makes submit abort it and exit. */
 void submit_client_abort(struct submit_client *c)
 {
 	sc_free(c);
+}
+
+/* End of the session: submit sees the end of its input and exits. */
+void submit_client_close(void)
+{
+	if (idle)
+		sc_free(idle);
+	idle = NULL;
 }

@@ -59,6 +59,11 @@ int submit_read_line(struct submit_input *in, struct buf *out, size_t max)
 	}
 }
 
+int submit_input_done(struct submit_input *in)
+{
+	return in->pos == in->b.len && !fill(in);
+}
+
 size_t submit_read_some(struct submit_input *in, struct buf *out, size_t max)
 {
 	if (in->pos == in->b.len && !fill(in))

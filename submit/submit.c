@@ -131,46 +131,71 @@ static void setup(struct submit *s)
 	read_limits(s);
 }
 
-static void cleanup(struct submit *s)
+/* Forget one message's envelope: the next one starts clean. */
+static void message_reset(struct submit *s)
 {
 	queue_env_free(&s->env);
-	for (int k = 0; k < H_COUNT; k++)
+	queue_env_init(&s->env);
+	for (int k = 0; k < H_COUNT; k++) {
 		free(s->h[k]);
+		s->h[k] = NULL;
+	}
+	s->have_h = 0;
+	memset(&s->tx, 0, sizeof s->tx);
+	s->tx.fd = -1;
+	s->tx_open = 0;
+}
+
+static void cleanup(struct submit *s)
+{
+	message_reset(s);
+	queue_env_free(&s->env);
 	buf_free(&s->me);
 	buf_free(&s->in.b);
+}
+
+/* One message: envelope, data, commit, "250". Any refusal exits. */
+static void submit_one(struct submit *s)
+{
+	struct buf err = BUF_INIT, line = BUF_INIT;
+	submit_read_envelope(s);
+	if (queue_tx_begin(&s->tx, paths_queue(), &err) < 0) {
+		log_error("%s", buf_cstr(&err));
+		submit_fail(s, SUBMIT_EX_TEMPFAIL, "451 4.3.0 Queue not writable");
+	}
+	s->tx_open = 1;
+	submit_read_data(s);
+	s->env.arrival = (int64_t)time(NULL);
+	if (queue_tx_commit(&s->tx, &s->env, &err) < 0) {
+		s->tx_open = 0;
+		log_error("%s", buf_cstr(&err));
+		submit_fail(s, SUBMIT_EX_TEMPFAIL, "451 4.3.0 Queue write failed");
+	}
+	s->tx_open = 0;
+	poke_trigger(s->env.id);
+	log_info("id=%s from=<%s> nrcpt=%zu size=%llu source=%s", s->env.id, s->env.sender,
+		 s->env.nrcpt, (unsigned long long)s->tx.size, s->env.source);
+	int ok;
+	buf_printf(&line, "250 2.0.0 Ok: queued as %s\n", s->env.id);
+	reply_line(line.data, line.len, &ok);
+	buf_free(&line);
+	buf_free(&err);
+	if (!ok)
+		exit(SUBMIT_EX_TEMPFAIL);
 }
 
 int main(int argc, char **argv)
 {
 	static struct submit s;
-	struct buf err = BUF_INIT;
 	(void)argv;
 	setup(&s);
 	if (argc > 1)
 		submit_fail(&s, SUBMIT_EX_USAGE, "554 5.5.4 submit takes no arguments");
-	submit_read_envelope(&s);
-	if (queue_tx_begin(&s.tx, paths_queue(), &err) < 0) {
-		log_error("%s", buf_cstr(&err));
-		submit_fail(&s, SUBMIT_EX_TEMPFAIL, "451 4.3.0 Queue not writable");
-	}
-	s.tx_open = 1;
-	submit_read_data(&s);
-	s.env.arrival = (int64_t)time(NULL);
-	if (queue_tx_commit(&s.tx, &s.env, &err) < 0) {
-		s.tx_open = 0;
-		log_error("%s", buf_cstr(&err));
-		submit_fail(&s, SUBMIT_EX_TEMPFAIL, "451 4.3.0 Queue write failed");
-	}
-	s.tx_open = 0;
-	poke_trigger(s.env.id);
-	log_info("id=%s from=<%s> nrcpt=%zu size=%llu source=%s", s.env.id, s.env.sender,
-		 s.env.nrcpt, (unsigned long long)s.tx.size, s.env.source);
-	struct buf line = BUF_INIT;
-	int ok;
-	buf_printf(&line, "250 2.0.0 Ok: queued as %s\n", s.env.id);
-	reply_line(line.data, line.len, &ok);
-	buf_free(&line);
-	buf_free(&err);
+	/* after a 250 the caller may send the next message (submit(8)) */
+	do {
+		submit_one(&s);
+		message_reset(&s);
+	} while (!submit_input_done(&s.in));
 	cleanup(&s);
-	return ok ? SUBMIT_EX_OK : SUBMIT_EX_TEMPFAIL;
+	return SUBMIT_EX_OK;
 }

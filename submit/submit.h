@@ -48,6 +48,8 @@ _Noreturn void submit_fail(struct submit *s, int code, const char *fmt, ...)
 
 /* 1 with a line (no LF) in out, 0 at EOF (even mid-line), -1 if over max. */
 int submit_read_line(struct submit_input *in, struct buf *out, size_t max);
+/* 1 when the input is at its end with nothing left unread (reads to know). */
+int submit_input_done(struct submit_input *in);
 /* Up to max bytes of what is available (reading if nothing is): 0 at EOF. */
 size_t submit_read_some(struct submit_input *in, struct buf *out, size_t max);
 

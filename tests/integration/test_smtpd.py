@@ -97,6 +97,35 @@ class SmtpdCoreTest(SmtpdCase):
         self.assertIn("smtp accept id=%s" % qid, self.log())
         c.close()
 
+    def test_one_submit_process_per_session(self):
+        c = self.connect()
+        self.ehlo(c)
+        ids = []
+        # the second is refused (a bare LF): its submit is aborted, the next starts anew
+        for i, body in enumerate((b"one", b"bare\nlf", b"three")):
+            self.mail(c, "<a@b.example>")
+            self.assertEqual(c.cmd("DATA")[0], 354)
+            c.send(b"Subject: %d\r\n\r\n" % i + body + b"\r\n.\r\n")
+            code, lines = c.reply()
+            self.assertIn(code, (550, 554) if i == 1 else (250,), lines)
+            ids += re.findall(r"queued as ([0-9a-f]{20})", lines[0])
+        for body in (b"four", b"five"):
+            self.mail(c, "<a@b.example>")
+            self.assertEqual(c.cmd("DATA")[0], 354)
+            c.send(b"Subject: n\r\n\r\n" + body + b"\r\n.\r\n")
+            code, lines = c.reply()
+            self.assertEqual(code, 250, lines)
+            ids += re.findall(r"queued as ([0-9a-f]{20})", lines[0])
+        c.cmd("QUIT")
+        c.closed()
+        self.assertEqual(len(ids), 4)
+        self.assertEqual(sorted(q[0] for q in self.queued()), sorted(ids))
+        bodies = sorted(body_of(q[2]).split(b"\n")[2] for q in self.queued())
+        self.assertEqual(bodies, [b"five", b"four", b"one", b"three"])
+        # submit processes that accepted: one before the refusal, one after it
+        pids = set(re.findall(r"submit\[(\d+)\]: info: id=", self.log()))
+        self.assertEqual(len(pids), 2, self.log())
+
     def test_dsn_params_in_control_file(self):
         c = self.connect()
         self.ehlo(c)

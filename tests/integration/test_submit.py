@@ -205,6 +205,41 @@ class SubmitTest(TempDirTestCase):
         self.assertTrue(ID.match(p.stdout.read()))
         self.assertEqual(p.wait(timeout=30), 0)
 
+    def test_sequence_of_messages_in_one_process(self):
+        one = envelope() + data(b"Subject: 1\n\none\n")
+        two = envelope(rcpts=("c@example.org",)) + data(b"Subject: 2\n\ntwo\n", chunk=4)
+        r = self.run_submit(one + two + one)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        lines = r.stdout.splitlines(keepends=True)
+        self.assertEqual(len(lines), 3, r.stdout)
+        ids = [ID.match(x).group(1).decode() for x in lines]
+        self.assertEqual(len(set(ids)), 3)
+        msg, ctl = self.read_entry(ids[1])
+        self.assertTrue(msg.endswith(b"Subject: 2\n\ntwo\n"), msg)
+        self.assertIn(b"\nRc@example.org\t\t\n", ctl)
+        self.assertNotIn(b"b@example.org", ctl)  # nothing of the first envelope remains
+        self.assertEqual(len(self.queued()), 6)
+
+    def test_sequence_ends_at_the_first_refusal(self):
+        good = envelope() + data(b"x\n")
+        bad = envelope() + data(b"x" * 200 + b"\n")
+        self.config("submit.conf", "max_line_length = 100\n")
+        r = self.run_submit(good + bad + good)
+        self.assertEqual(r.returncode, 65, r.stdout + r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertEqual(len(lines), 2, r.stdout)
+        self.assertTrue(lines[1].startswith(b"554 5.6.0"), lines)
+        self.assertEqual(len(self.queued()), 2)  # the first message only
+        self.assertEqual(os.listdir(os.path.join(self.queue, "tmp")), [])
+
+    def test_sequence_cut_inside_the_second_message(self):
+        good = envelope() + data(b"x\n")
+        r = self.run_submit(good + envelope())
+        self.assertEqual(r.returncode, 75, r.stdout + r.stderr)
+        self.assertEqual(len(r.stdout.splitlines()), 1)
+        self.assertEqual(len(self.queued()), 2)
+        self.assertEqual(os.listdir(os.path.join(self.queue, "tmp")), [])
+
     def test_trigger_fifo_without_reader(self):
         fifo = os.path.join(self.root, "var/run/estafette/trigger")
         os.mkfifo(fifo)
