@@ -16,7 +16,7 @@
 #define SECTION_MAX_PARTS 32
 #define FIELDS_MAX 64
 
-enum att_kind { A_FLAGS, A_UID, A_INTERNALDATE, A_SIZE, A_ENVELOPE, A_BODYSTRUCTURE, A_BODY,
+enum att_kind { A_FLAGS, A_UID, A_INTERNALDATE, A_SIZE, A_MODSEQ, A_ENVELOPE, A_BODYSTRUCTURE, A_BODY,
 		A_SECTION, A_RFC822, A_RFC822_HEADER, A_RFC822_TEXT, A_BINARY, A_BINARY_SIZE };
 enum sec_text { S_NONE, S_HEADER, S_FIELDS, S_FIELDS_NOT, S_TEXT, S_MIME };
 
@@ -38,6 +38,8 @@ struct fetch {
 	int n;
 	int set_seen;
 	int unknown_cte; /* a BINARY part had an encoding we cannot decode */
+	int changedsince, vanished; /* RFC 7162 FETCH modifiers */
+	uint64_t since;
 };
 
 static char upper(char c)
@@ -163,6 +165,7 @@ static const struct {
 	{ "RFC822.SIZE", A_SIZE }, { "ENVELOPE", A_ENVELOPE },
 	{ "BODYSTRUCTURE", A_BODYSTRUCTURE }, { "RFC822", A_RFC822 },
 	{ "RFC822.HEADER", A_RFC822_HEADER }, { "RFC822.TEXT", A_RFC822_TEXT },
+	{ "MODSEQ", A_MODSEQ },
 };
 
 static int macro(struct fetch *f, struct parser *ps, const char *w)
@@ -242,7 +245,9 @@ static int resolve_part(const struct mime_msg *m, const struct att *a)
 {
 	int cur = 0;
 	for (int i = 0; i < a->nparts; i++) {
-		int c = cur == 0 ? 0 : m->parts[cur].is_message ? m->parts[cur].first_child :
+		/* the container of this level: the root first, then what part cur holds
+		 * (the root itself may be a message/rfc822 holding a message) */
+		int c = i == 0 ? 0 : m->parts[cur].is_message ? m->parts[cur].first_child :
 			m->parts[cur].is_multipart ? cur : -1;
 		if (c < 0)
 			return -1;
@@ -399,6 +404,9 @@ static void out_att(struct session *s, struct msg *m, const struct att *a, struc
 	case A_UID:
 		out_fmt(s, "UID %lu", (unsigned long)m->uid);
 		break;
+	case A_MODSEQ:
+		out_fmt(s, "MODSEQ (%llu)", (unsigned long long)m->modseq);
+		break;
 	case A_INTERNALDATE:
 		out_str(s, "INTERNALDATE ");
 		date_format_imap(&tmp, mailbox_msg_mtime(s->sel, m), DATE_ZONE_UTC);
@@ -515,7 +523,7 @@ static int fetch_one(struct session *s, size_t seq, struct msg *m, struct fetch 
 		if (f->atts[i].kind == A_UID)
 			uid_done = 1;
 	}
-	if (s->uid && !uid_done)
+	if ((s->uid || s->qresync) && !uid_done)
 		out_fmt(s, " UID %lu", (unsigned long)m->uid);
 	if (flags_done < 0) {
 		out_str(s, " FLAGS ");
@@ -528,6 +536,54 @@ static int fetch_one(struct session *s, size_t seq, struct msg *m, struct fetch 
 	return 0;
 }
 
+/* " (CHANGEDSINCE modseq [VANISHED])" (RFC 7162 3.1.4.1, 3.2.6); VANISHED
+ * only in UID FETCH after ENABLE QRESYNC. */
+static int parse_modifiers(struct session *s, struct parser *ps, struct fetch *f)
+{
+	struct buf w = BUF_INIT;
+	int rc = 0;
+	if (!p_peek(ps, ' '))
+		return 0;
+	ps->p++;
+	if (p_char(ps, '(') < 0)
+		return -1;
+	for (int i = 0; rc == 0 && !p_peek(ps, ')'); i++) {
+		if ((i > 0 && p_sp(ps) < 0) || p_atom(ps, &w) < 0)
+			rc = -1;
+		else if (strcasecmp(buf_cstr(&w), "CHANGEDSINCE") == 0 && !f->changedsince) {
+			f->changedsince = 1;
+			rc = p_sp(ps) == 0 && p_number(ps, &f->since) == 0 && f->since > 0 ? 0 : -1;
+		} else if (strcasecmp(buf_cstr(&w), "VANISHED") == 0 && s->uid && s->qresync)
+			f->vanished = 1;
+		else
+			rc = -1;
+	}
+	buf_free(&w);
+	if (rc == 0 && f->vanished && !f->changedsince)
+		rc = -1;
+	if (rc < 0 && ps->err == NULL)
+		ps->err = "Bad FETCH modifier";
+	return rc == 0 ? p_char(ps, ')') : -1;
+}
+
+/* CHANGEDSINCE: MODSEQ goes with every response; VANISHED reports expunges. */
+static void fetch_changedsince(struct session *s, struct fetch *f, const struct seqset *set)
+{
+	int have = 0;
+	condstore_enable(s);
+	for (int i = 0; i < f->n; i++)
+		have |= f->atts[i].kind == A_MODSEQ;
+	if (!have && f->n < FETCH_MAX_ATTS)
+		f->atts[f->n++].kind = A_MODSEQ;
+	if (f->vanished) {
+		struct buf v = BUF_INIT;
+		mailbox_vanished_since(s->sel, set, f->since, &v);
+		if (v.len)
+			out_fmt(s, "* VANISHED (EARLIER) %s\r\n", buf_cstr(&v));
+		buf_free(&v);
+	}
+}
+
 void cmd_fetch(struct session *s, struct parser *ps)
 {
 	struct seqset set;
@@ -535,7 +591,8 @@ void cmd_fetch(struct session *s, struct parser *ps)
 	memset(&f, 0, sizeof f);
 	if (p_sp(ps) < 0 || seqset_parse(ps, &set) < 0)
 		return out_bad(s, ps);
-	if (p_sp(ps) < 0 || parse_atts(&f, ps) < 0 || p_eol(ps) < 0) {
+	if (p_sp(ps) < 0 || parse_atts(&f, ps) < 0 || parse_modifiers(s, ps, &f) < 0 ||
+	    p_eol(ps) < 0) {
 		seqset_free(&set);
 		fetch_free(&f);
 		return out_bad(s, ps);
@@ -551,11 +608,17 @@ void cmd_fetch(struct session *s, struct parser *ps)
 		fetch_free(&f);
 		return out_tagged(s, "BAD", "Invalid message sequence number");
 	}
+	for (int i = 0; i < f.n; i++)
+		if (f.atts[i].kind == A_MODSEQ)
+			condstore_enable(s);
+	if (f.changedsince)
+		fetch_changedsince(s, &f, &set);
 	char *sel = xcalloc(mb->count ? mb->count : 1, 1);
 	seqset_select(&set, mb, s->uid, sel);
 	int gone = 0;
 	for (size_t i = 0; i < mb->count; i++)
-		if (sel[i] && fetch_one(s, i + 1, &mb->msgs[i], &f) < 0)
+		if (sel[i] && (!f.changedsince || mb->msgs[i].modseq > f.since) &&
+		    fetch_one(s, i + 1, &mb->msgs[i], &f) < 0)
 			gone = 1;
 	if (!s->uid && mb->count == 0)
 		gone = 0;
@@ -564,8 +627,8 @@ void cmd_fetch(struct session *s, struct parser *ps)
 	fetch_free(&f);
 	if (f.unknown_cte)
 		out_done(s, "NO", "[UNKNOWN-CTE] Cannot decode a part's transfer encoding");
-	else if (gone)
-		out_done(s, "NO", "Some messages were expunged meanwhile");
+	else if (gone) /* RFC 2180 4.1.3: omitted, as Dovecot does; the EXPUNGE follows */
+		out_done(s, "OK", "FETCH completed, some messages were expunged meanwhile");
 	else
 		out_done(s, "OK", "FETCH completed");
 }

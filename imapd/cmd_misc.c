@@ -22,7 +22,7 @@ void cmd_capability_list(struct session *s)
 {
 	out_str(s, "IMAP4rev1 IMAP4rev2 LITERAL+ IDLE UIDPLUS MOVE NAMESPACE ID ENABLE UNSELECT "
 		   "CHILDREN SPECIAL-USE ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS "
-		   "STATUS=SIZE UTF8=ACCEPT QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE APPENDLIMIT=67108864 SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES");
+		   "CONDSTORE QRESYNC STATUS=SIZE UTF8=ACCEPT QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE APPENDLIMIT=67108864 SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES");
 }
 
 void cmd_capability(struct session *s, struct parser *ps)
@@ -86,11 +86,13 @@ void cmd_id(struct session *s, struct parser *ps)
 
 /* RFC 5161: the extensions named that we have and that were not enabled
  * yet are enabled and listed in "* ENABLED"; others are ignored. */
-static const char *const enable_names[] = { "IMAP4rev2", "UTF8=ACCEPT" };
+static const char *const enable_names[] = { "IMAP4rev2", "UTF8=ACCEPT", "CONDSTORE",
+					     "QRESYNC" };
 
 static int *enable_flag(struct session *s, int i)
 {
-	return i == 0 ? &s->rev2 : &s->utf8;
+	int *const flags[] = { &s->rev2, &s->utf8, &s->condstore, &s->qresync };
+	return flags[i];
 }
 
 void cmd_enable(struct session *s, struct parser *ps)
@@ -104,6 +106,8 @@ void cmd_enable(struct session *s, struct parser *ps)
 		for (size_t i = 0; i < sizeof enable_names / sizeof enable_names[0]; i++) {
 			int *f = enable_flag(s, (int)i);
 			if (strcasecmp(buf_cstr(&b), enable_names[i]) == 0 && !*f) {
+				if (f == &s->condstore || f == &s->qresync)
+					condstore_enable(s); /* QRESYNC implies CONDSTORE */
 				*f = 1;
 				buf_printf(&done, " %s", enable_names[i]);
 			}

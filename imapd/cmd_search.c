@@ -18,7 +18,7 @@
 
 enum skind { K_AND, K_OR, K_NOT, K_ALL, K_FLAG, K_UNFLAG, K_NEW, K_OLD, K_RECENT, K_LARGER,
 	     K_SMALLER, K_UID, K_SEQ, K_BEFORE, K_ON, K_SINCE, K_SBEFORE, K_SON, K_SSINCE,
-	     K_HEADER, K_BODY, K_TEXT };
+	     K_HEADER, K_BODY, K_TEXT, K_MODSEQ };
 
 struct skey {
 	enum skind kind;
@@ -33,6 +33,7 @@ struct skey {
 struct search {
 	struct skey k[SEARCH_MAX_KEYS];
 	int n;
+	int modseq;        /* a MODSEQ key was used: the reply gives the highest */
 };
 
 static const struct {
@@ -162,6 +163,22 @@ static int parse_word_key(struct session *s, struct search *se, struct parser *p
 			return -1;
 		return p_sp(ps) == 0 && p_number(ps, &se->k[k].num) == 0 ? k : -1;
 	}
+	if (strcasecmp(w, "MODSEQ") == 0) {
+		/* RFC 7162 3.1.5: MODSEQ ["/flags/name" all|priv|shared] n */
+		struct buf e = BUF_INIT;
+		int ok = p_sp(ps) == 0;
+		if (ok && p_peek(ps, '"'))
+			ok = p_string(ps, &e) == 0 && p_sp(ps) == 0 && p_atom(ps, &e) == 0 &&
+			     (strcasecmp(buf_cstr(&e), "all") == 0 ||
+			      strcasecmp(buf_cstr(&e), "priv") == 0 ||
+			      strcasecmp(buf_cstr(&e), "shared") == 0) && p_sp(ps) == 0;
+		buf_free(&e);
+		if (!ok || (k = new_key(se, ps, K_MODSEQ)) < 0 || p_number(ps, &se->k[k].num) < 0)
+			return -1;
+		se->modseq = 1;
+		condstore_enable(s);
+		return k;
+	}
 	if (strcasecmp(w, "UID") == 0) {
 		if ((k = new_key(se, ps, K_UID)) < 0)
 			return -1;
@@ -251,6 +268,26 @@ static int header_contains(const char *v, size_t len, const struct buf *needle)
 	return r;
 }
 
+/* HEADER, FROM, ...: any field of that name contains the value (RFC 3501:
+ * an empty value matches every message that has the field). */
+struct hdr_match {
+	const struct skey *k;
+	int found;
+};
+
+static int header_fn(const char *name, size_t nlen, const char *v, size_t vlen, size_t foff,
+		     size_t flen, void *ctx)
+{
+	struct hdr_match *hm = ctx;
+	(void)foff;
+	(void)flen;
+	if (hm->found || nlen != hm->k->field.len ||
+	    strncasecmp(name, hm->k->field.data, nlen) != 0)
+		return 0;
+	hm->found = header_contains(v, vlen, &hm->k->value);
+	return hm->found;
+}
+
 static int64_t day_of(time_t t)
 {
 	return (int64_t)t / 86400 - ((int64_t)t % 86400 < 0);
@@ -269,10 +306,12 @@ static int date_cmp(time_t t, uint64_t day, enum skind k)
 static int sent_date(struct mctx *c, time_t *t)
 {
 	struct buf v = BUF_INIT;
-	int zone, ok = load(c) == 0 &&
-		       mime_header_get(c->mime.data, c->mime.parts[0].hdr_len, "Date", &v) &&
-		       date_parse_rfc5322(v.data, v.len, t, &zone, NULL) == 0;
+	int zone = 0, ok = load(c) == 0 &&
+			   mime_header_get(c->mime.data, c->mime.parts[0].hdr_len, "Date", &v) &&
+			   date_parse_rfc5322(v.data, v.len, t, &zone, NULL) == 0;
 	buf_free(&v);
+	if (ok)
+		*t += (time_t)zone * 60; /* RFC 3501 SENT*: the date as written, zone disregarded */
 	return ok ? 0 : -1;
 }
 
@@ -298,6 +337,7 @@ static int eval(struct search *se, int i, struct mctx *c)
 	case K_OLD: return !m->recent;
 	case K_LARGER: return mailbox_msg_size(mb, m) > k->num;
 	case K_SMALLER: return mailbox_msg_size(mb, m) < k->num;
+	case K_MODSEQ: return m->modseq >= k->num;
 	case K_UID: return seqset_has(&k->set, m->uid, mb->count ? mb->msgs[mb->count - 1].uid : 0);
 	case K_SEQ:
 		if (k->set.uids) /* "$": the saved UIDs */
@@ -310,12 +350,10 @@ static int eval(struct search *se, int i, struct mctx *c)
 	case K_SON:
 	case K_SSINCE: return sent_date(c, &t) == 0 && date_cmp(t, k->num, k->kind);
 	case K_HEADER: {
-		struct buf v = BUF_INIT;
-		int r = load(c) == 0 &&
-			mime_header_get(c->mime.data, c->mime.parts[0].hdr_len, buf_cstr(&k->field), &v) &&
-			header_contains(v.data ? v.data : "", v.len, &k->value);
-		buf_free(&v);
-		return r;
+		struct hdr_match hm = { k, 0 };
+		if (load(c) == 0)
+			mime_header_each(c->mime.data, c->mime.parts[0].hdr_len, header_fn, &hm);
+		return hm.found;
 	}
 	case K_BODY:
 		return load(c) == 0 && contains(decoded_body(c)->data ? decoded_body(c)->data : "",
@@ -365,7 +403,8 @@ static int parse_return(struct parser *ps, struct buf *w)
 	return r ? r : R_ALL;
 }
 
-static void out_esearch(struct session *s, const uint32_t *v, size_t n, int ret)
+static void out_esearch(struct session *s, const uint32_t *v, size_t n, int ret,
+			uint64_t modseq)
 {
 	out_fmt(s, "* ESEARCH (TAG \"%s\")%s", s->tag, s->uid ? " UID" : "");
 	if (n > 0 && (ret & R_MIN))
@@ -380,6 +419,8 @@ static void out_esearch(struct session *s, const uint32_t *v, size_t n, int ret)
 		out_fmt(s, " ALL %s", buf_cstr(&set));
 		buf_free(&set);
 	}
+	if (modseq > 0 && n > 0)
+		out_fmt(s, " MODSEQ %llu", (unsigned long long)modseq);
 	out_str(s, "\r\n");
 }
 
@@ -456,7 +497,8 @@ static void search_save(struct session *s, const uint32_t *v, size_t n, int ret)
 	free(u);
 }
 
-static void search_reply(struct session *s, const uint32_t *found, size_t nfound, int ret)
+static void search_reply(struct session *s, const uint32_t *found, size_t nfound, int ret,
+			 uint64_t modseq)
 {
 	if (ret & R_SAVE)
 		search_save(s, found, nfound, ret);
@@ -465,11 +507,13 @@ static void search_reply(struct session *s, const uint32_t *found, size_t nfound
 	if (ret == 0 && s->rev2)
 		ret = R_ALL; /* IMAP4rev2 answers SEARCH with ESEARCH */
 	if (ret) {
-		out_esearch(s, found, nfound, ret);
+		out_esearch(s, found, nfound, ret, modseq);
 	} else {
 		out_str(s, "* SEARCH");
 		for (size_t i = 0; i < nfound; i++)
 			out_fmt(s, " %lu", (unsigned long)found[i]);
+		if (modseq > 0 && nfound > 0)
+			out_fmt(s, " (MODSEQ %llu)", (unsigned long long)modseq);
 		out_str(s, "\r\n");
 	}
 }
@@ -492,17 +536,21 @@ void cmd_search(struct session *s, struct parser *ps)
 	if (root < 0 || p_eol(ps) < 0)
 		goto bad;
 	found = xcalloc(s->sel->count ? s->sel->count : 1, sizeof *found);
+	uint64_t top = 0;
 	for (size_t i = 0; i < s->sel->count; i++) {
 		struct mctx c;
 		memset(&c, 0, sizeof c);
 		c.s = s;
 		c.m = &s->sel->msgs[i];
 		c.seq = i + 1;
-		if (!c.m->gone && eval(se, root, &c))
+		if (!c.m->gone && eval(se, root, &c)) {
 			found[nfound++] = s->uid ? c.m->uid : (uint32_t)(i + 1);
+			if (c.m->modseq > top)
+				top = c.m->modseq;
+		}
 		mctx_free(&c);
 	}
-	search_reply(s, found, nfound, ret);
+	search_reply(s, found, nfound, ret, se->modseq ? top : 0);
 	out_done(s, "OK", "SEARCH completed");
 	goto done;
 bad:

@@ -6,9 +6,9 @@
 #include <string.h>
 #include <strings.h>
 
-#define STATUS_NITEMS 7
+#define STATUS_NITEMS 8
 static const char *const status_items[STATUS_NITEMS] = {
-	"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "SIZE", "DELETED"
+	"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "SIZE", "DELETED", "HIGHESTMODSEQ"
 };
 
 int status_item(const char *name)
@@ -49,13 +49,14 @@ void status_reply(struct session *s, const char *name, const char *path, const i
 	struct disk_msg *d;
 	size_t n, unseen = 0, recent = 0, deleted = 0;
 	uint64_t size = 0;
-	uint32_t validity, next;
+	struct folder_info fi;
 	int want_size = 0;
 	for (int i = 0; i < nwant; i++)
 		want_size |= want[i] == 5;
 	int fd = folder_lock(path);
-	folder_scan(path, &validity, &next, &d, &n);
+	folder_scan_info(path, 0, &fi, &d, &n);
 	folder_unlock(fd);
+	folder_info_free(&fi);
 	for (size_t i = 0; i < n; i++) {
 		struct mdflags_name mn;
 		int ok = mdflags_name_parse(&mn, d[i].name, strlen(d[i].name)) == 0;
@@ -66,7 +67,8 @@ void status_reply(struct session *s, const char *name, const char *path, const i
 			size += status_msg_size(path, d[i].name);
 	}
 	disk_msgs_free(d, n);
-	uint64_t values[STATUS_NITEMS] = { n, recent, next, validity, unseen, size, deleted };
+	uint64_t values[STATUS_NITEMS] = { n, recent, fi.uidnext, fi.uidvalidity, unseen, size,
+					   deleted, fi.highestmodseq };
 	out_str(s, "* STATUS ");
 	out_mailbox(s, name);
 	out_str(s, " (");
@@ -89,6 +91,9 @@ void cmd_status(struct session *s, struct parser *ps)
 			ok = 0;
 	}
 	ok = ok && nwant > 0 && p_char(ps, ')') == 0 && p_eol(ps) == 0;
+	for (int i = 0; ok && i < nwant; i++)
+		if (want[i] == 7)
+			condstore_enable(s);
 	if (!ok) {
 		if (ps->err == NULL)
 			ps->err = "Bad STATUS item";

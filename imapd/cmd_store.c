@@ -77,21 +77,60 @@ static void apply(struct mdflags *cur, const struct mdflags *f, int mode)
 		}
 }
 
+/* " (UNCHANGEDSINCE modseq)" (RFC 7162 3.1.3): 1 given, 0 not, -1 bad. */
+static int parse_unchangedsince(struct parser *ps, uint64_t *since)
+{
+	struct buf w = BUF_INIT;
+	if (ps->end - ps->p < 2 || ps->p[0] != ' ' || ps->p[1] != '(')
+		return 0;
+	ps->p += 2;
+	int ok = p_atom(ps, &w) == 0 && strcasecmp(buf_cstr(&w), "UNCHANGEDSINCE") == 0 &&
+		 p_sp(ps) == 0 && p_number(ps, since) == 0 && p_char(ps, ')') == 0;
+	buf_free(&w);
+	if (!ok && ps->err == NULL)
+		ps->err = "Bad STORE modifier";
+	return ok ? 1 : -1;
+}
+
+/* The reply for one message: now, unless its flags changed and CONDSTORE's
+ * sync will report them with their new MODSEQ. */
+static void store_report(struct session *s, size_t seq, struct msg *m, int renamed, int silent)
+{
+	if (s->condstore && renamed) {
+		s->sel->rescan = 1;
+		return;
+	}
+	if (silent)
+		return;
+	out_fmt(s, "* %zu FETCH (FLAGS ", seq);
+	out_flags(s, s->sel, &m->flags, m->recent);
+	if (s->uid || s->qresync)
+		out_fmt(s, " UID %lu", (unsigned long)m->uid);
+	if (s->condstore)
+		out_fmt(s, " MODSEQ (%llu)", (unsigned long long)m->modseq);
+	out_str(s, ")\r\n");
+}
+
 void cmd_store(struct session *s, struct parser *ps)
 {
 	struct seqset set;
-	struct buf item = BUF_INIT;
+	struct buf item = BUF_INIT, modified = BUF_INIT;
 	struct mdflags f;
+	uint64_t since = 0;
 	if (p_sp(ps) < 0 || seqset_parse(ps, &set) < 0)
 		return out_bad(s, ps);
-	int ok = p_sp(ps) == 0 && p_flag(ps, &item) == 0 && p_sp(ps) == 0;
+	int cond = parse_unchangedsince(ps, &since);
+	int ok = cond >= 0 && p_sp(ps) == 0 && p_flag(ps, &item) == 0 && p_sp(ps) == 0;
 	const char *it = buf_cstr(&item);
 	int mode = it[0] == '+' ? 1 : it[0] == '-' ? -1 : 0;
 	if (mode != 0)
 		it++;
 	int silent = strcasecmp(it, "FLAGS.SILENT") == 0;
 	ok = ok && (silent || strcasecmp(it, "FLAGS") == 0);
+	int nkeywords = s->sel->nkeywords;
 	ok = ok && parse_flag_list(s, ps, s->sel, &f) == 0 && p_eol(ps) == 0;
+	if (ok && s->sel->nkeywords != nkeywords)
+		out_mailbox_flags(s); /* before any FETCH uses the new keyword */
 	buf_free(&item);
 	if (!ok) {
 		seqset_free(&set);
@@ -106,27 +145,37 @@ void cmd_store(struct session *s, struct parser *ps)
 		seqset_free(&set);
 		return out_tagged(s, "BAD", "Invalid message sequence number");
 	}
+	if (cond)
+		condstore_enable(s);
+	if (s->condstore) { /* the modseqs as the disk has them now */
+		mb->rescan = 1;
+		mailbox_sync(s, s->expunge_ok);
+	}
 	char *sel = xcalloc(mb->count ? mb->count : 1, 1);
 	seqset_select(&set, mb, s->uid, sel);
 	for (size_t i = 0; i < mb->count; i++) {
 		struct msg *m = &mb->msgs[i];
 		if (!sel[i] || m->gone)
 			continue;
+		if (cond && m->modseq > since) {
+			buf_printf(&modified, "%s%lu", modified.len ? "," : "",
+				   (unsigned long)(s->uid ? m->uid : i + 1));
+			continue;
+		}
+		const char *before = m->name;
 		for (int attempt = 0; attempt < 3; attempt++) {
 			struct mdflags nf = m->flags;
 			apply(&nf, &f, mode);
 			if (mailbox_set_flags(mb, m, &nf) != 1)
 				break;
 		}
-		if (!silent) {
-			out_fmt(s, "* %zu FETCH (FLAGS ", i + 1);
-			out_flags(s, mb, &m->flags, m->recent);
-			if (s->uid)
-				out_fmt(s, " UID %lu", (unsigned long)m->uid);
-			out_str(s, ")\r\n");
-		}
+		store_report(s, i + 1, m, m->name != before, silent);
 	}
 	free(sel);
 	seqset_free(&set);
-	out_done(s, "OK", "STORE completed");
+	if (modified.len)
+		out_done(s, "OK", "[MODIFIED %s] Conditional STORE failed", buf_cstr(&modified));
+	else
+		out_done(s, "OK", "STORE completed");
+	buf_free(&modified);
 }

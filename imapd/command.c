@@ -51,7 +51,11 @@ enum read_result command_read(struct io *io, struct buf *cmd, uint64_t max_liter
 	for (;;) {
 		enum io_status st = io_read_line(io, &line);
 		if (st == IO_TOOLONG) {
-			io_write_str(io, "* BAD Line too long\r\n");
+			/* after a literal the tag is known: the command gets its tagged BAD */
+			if (append >= 0)
+				io_printf(io, "%s BAD Line too long\r\n", buf_cstr(&tag));
+			else
+				io_write_str(io, "* BAD Line too long\r\n");
 			r = READ_SKIP;
 			break;
 		}

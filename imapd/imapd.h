@@ -203,6 +203,10 @@ void quota_add(const char *path, int64_t bytes, int64_t count);
  * into out; -1 for an encoding we do not know. */
 int binary_decode(const struct mime_msg *m, int part, struct buf *out);
 
+/* cmd_select.c: "* FLAGS" and "* OK [PERMANENTFLAGS]" of the selected
+ * mailbox (again when a new keyword appears, RFC 3501 7.2.6). */
+void out_mailbox_flags(struct session *s);
+
 /* cmd_store.c: a flag list (parenthesized or not) to Maildir letters. */
 int store_parse_flags(struct session *s, struct parser *ps, struct mailbox *mb, struct mdflags *f);
 

@@ -29,7 +29,7 @@
 #define LOGIN_TIMEOUT_MS (2 * 60 * 1000)   /* per command before login */
 #define LOGIN_DEADLINE_MS (10 * 60 * 1000) /* the whole login stage */
 #define LOGIN_LITERAL_MAX (LOGIN_MAX_PASS + 8)
-#define LOGIN_LINE_MAX 8192
+#define LOGIN_LINE_MAX (40 * 1024) /* ID: 30 pairs of 1024-octet strings (RFC 2971) */
 #define MAX_AUTH_FAILURES 3
 
 static const char *const known_settings[] = { "tls_cert", "tls_key", "plaintext_auth", NULL };

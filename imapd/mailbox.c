@@ -130,7 +130,7 @@ void mailbox_close(struct mailbox *mb)
 static void report_flags(struct session *s, size_t seq, struct msg *m)
 {
 	out_fmt(s, "* %zu FETCH (", seq);
-	if (s->uid)
+	if (s->uid || s->qresync) /* RFC 7162 3.2.4: QRESYNC FETCH replies carry the UID */
 		out_fmt(s, "UID %lu ", (unsigned long)m->uid);
 	out_str(s, "FLAGS ");
 	out_flags(s, s->sel, &m->flags, m->recent);

@@ -102,7 +102,7 @@ TEST(parse_seqsets)
 	CHECK(seqset_valid_seq(&set, 10));
 	CHECK(!seqset_valid_seq(&set, 8));
 	seqset_free(&set);
-	const char *bad[] = { "0", "1:", ",1", "a", "4294967295", "" };
+	const char *bad[] = { "0", "1:", ",1", "a", "4294967296", "" };
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		ps = P(bad[i], strlen(bad[i]));
 		CHECK(seqset_parse(&ps, &set) < 0);

@@ -16,7 +16,10 @@ static int seq_number(struct parser *ps, uint32_t *n)
 		*n = UINT32_MAX;
 		return 0;
 	}
-	if (p_number(ps, &v) < 0 || v == 0 || v >= UINT32_MAX) {
+	/* 4294967295 is a valid UID. It is kept as the "*" sentinel: in a UID
+	 * set that selects the same (no UID is higher); as a sequence number it
+	 * is taken as the last message instead of being refused. */
+	if (p_number(ps, &v) < 0 || v == 0 || v > UINT32_MAX) {
 		ps->err = "Invalid sequence number";
 		return -1;
 	}

@@ -418,6 +418,30 @@ static int merge(struct entry *disk, size_t nd, const struct entry *list, size_t
 	return changed;
 }
 
+/* A UIDVALIDITY for a new list: the time, but above every value this
+ * maildir handed out before (kept in its root's "estafette-uidvalidity"), so
+ * a folder deleted and created again within a second gets a new one. */
+static uint32_t new_validity(const char *path)
+{
+	struct buf p = BUF_INIT, text = BUF_INIT;
+	uint32_t v = (uint32_t)time(NULL);
+	buf_printf(&p, "%s/maildirfolder", path);
+	int sub = access(buf_cstr(&p), F_OK) == 0;
+	buf_reset(&p);
+	buf_printf(&p, "%s%s/estafette-uidvalidity", path, sub ? "/.." : "");
+	if (file_read(buf_cstr(&p), &text, 64) == 0 && !buf_has_nul(&text)) {
+		unsigned long last = strtoul(buf_cstr(&text), NULL, 10);
+		if (last >= v && last < UINT32_MAX - 1)
+			v = (uint32_t)last + 1;
+	}
+	buf_reset(&text);
+	buf_printf(&text, "%lu\n", (unsigned long)v);
+	(void)file_replace(buf_cstr(&p), text.data, text.len, 0600);
+	buf_free(&p);
+	buf_free(&text);
+	return v;
+}
+
 /* Read the list, or a foreign one, or start a new one; 1 if it must be
  * written. */
 static int list_load(const char *path, struct buf *text, struct folder_info *fi,
@@ -436,7 +460,7 @@ static int list_load(const char *path, struct buf *text, struct folder_info *fi,
 		if (have || import_foreign(path, text, &fi->uidvalidity, &fi->uidnext, v, n,
 					   cap) < 0) {
 			*n = 0;
-			fi->uidvalidity = (uint32_t)time(NULL);
+			fi->uidvalidity = new_validity(path);
 			fi->uidnext = 1;
 		}
 		for (size_t i = 0; i < *n; i++)

@@ -269,3 +269,125 @@ TEST(uidlist_keep_new_empty)
 	CHECK_INT(scan_keep(md, &d, &v), 1);
 	disk_msgs_free(d, 1);
 }
+
+static size_t scan_info(const char *md, struct disk_msg **d, struct folder_info *fi)
+{
+	size_t n;
+	int fd = folder_lock(md);
+	CHECK(fd >= 0);
+	CHECK_INT(folder_scan_info(md, 0, fi, d, &n), 0);
+	folder_unlock(fd);
+	return n;
+}
+
+static void rename_in(const char *md, const char *from, const char *to)
+{
+	struct buf a = BUF_INIT, b = BUF_INIT;
+	buf_printf(&a, "%s/cur/%s", md, from);
+	buf_printf(&b, "%s/cur/%s", md, to);
+	CHECK_INT(rename(buf_cstr(&a), buf_cstr(&b)), 0);
+	buf_free(&a);
+	buf_free(&b);
+}
+
+TEST(uidlist_modseq_flag_changes_and_expunges)
+{
+	const char *md = mkmaildir();
+	struct disk_msg *d;
+	struct folder_info fi;
+	put(md, "cur", "1.a.host:2,");
+	put(md, "cur", "2.b.host:2,");
+	put(md, "cur", "3.c.host:2,");
+	size_t n = scan_info(md, &d, &fi);
+	CHECK_INT(n, 3);
+	uint64_t h = fi.highestmodseq;
+	CHECK(d[0].modseq > 0 && d[2].modseq <= h);
+	disk_msgs_free(d, n);
+	folder_info_free(&fi);
+	/* nothing changed: same modseqs, nothing written */
+	n = scan_info(md, &d, &fi);
+	CHECK(fi.highestmodseq == h);
+	disk_msgs_free(d, n);
+	folder_info_free(&fi);
+	/* another writer renames (a flag change) and removes a message */
+	rename_in(md, "2.b.host:2,", "2.b.host:2,FS");
+	struct buf p = BUF_INIT;
+	buf_printf(&p, "%s/cur/3.c.host:2,", md);
+	CHECK_INT(unlink(buf_cstr(&p)), 0);
+	buf_free(&p);
+	n = scan_info(md, &d, &fi);
+	CHECK_INT(n, 2);
+	CHECK(d[1].modseq == h + 1 && d[0].modseq <= h);
+	CHECK(fi.highestmodseq == h + 2);
+	CHECK_INT(fi.nvanished, 1);
+	CHECK_INT(fi.vanished[0].uid, 3);
+	CHECK(fi.vanished[0].modseq == h + 2);
+	disk_msgs_free(d, n);
+	folder_info_free(&fi);
+	/* kept across scans (read back from the file) */
+	n = scan_info(md, &d, &fi);
+	CHECK_INT(fi.nvanished, 1);
+	CHECK(fi.highestmodseq == h + 2 && fi.vanished_floor == 0);
+	disk_msgs_free(d, n);
+	folder_info_free(&fi);
+}
+
+TEST(uidlist_e1_upgraded_and_bad_e2)
+{
+	const char *md = mkmaildir();
+	struct disk_msg *d;
+	struct folder_info fi;
+	struct buf p = BUF_INIT, text = BUF_INIT;
+	put(md, "cur", "1.a.host:2,S");
+	buf_printf(&p, "%s/estafette-uidlist", md);
+	CHECK_INT(file_replace(buf_cstr(&p), "E1 42 9\n5 1.a.host\n", 19, 0600), 0);
+	size_t n = scan_info(md, &d, &fi);
+	CHECK_INT(n, 1);
+	CHECK_INT(d[0].uid, 5);
+	CHECK(d[0].modseq == 1 && fi.uidvalidity == 42 && fi.uidnext == 9);
+	disk_msgs_free(d, n);
+	folder_info_free(&fi);
+	CHECK_INT(file_read(buf_cstr(&p), &text, 4096), 0);
+	CHECK_BUF(text, "E2 42 9 1 0\n5 1 1.a.host:2,S\n");
+	/* damaged E2 lists are rebuilt with a new UIDVALIDITY */
+	const char *bad[] = { "E2 42 9 0 0\n", "E2 42 9 5 7\n", "E2 42 9 5 0\n5 1.a.host:2,S\n",
+			      "E2 42 9 5 0\nX 12 3\n", "E2 42 9 5 0\nX 3 9\n", "E2 42 9 5\n",
+			      "E2 42 9 5 0\n5 0 1.a.host:2,S\n", "E2 42 9 5 0\n5 3 \n" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		CHECK_INT(file_replace(buf_cstr(&p), bad[i], strlen(bad[i]), 0600), 0);
+		n = scan_info(md, &d, &fi);
+		CHECK(fi.uidvalidity != 42);
+		CHECK_INT(n, 1);
+		disk_msgs_free(d, n);
+		folder_info_free(&fi);
+	}
+	buf_free(&p);
+	buf_free(&text);
+}
+
+TEST(uidlist_vanished_bounded)
+{
+	const char *md = mkmaildir();
+	struct disk_msg *d;
+	struct folder_info fi;
+	struct buf text = BUF_INIT, p = BUF_INIT;
+	/* a list with FOLDER_MAX_VANISHED expunges and two messages that are gone */
+	buf_printf(&text, "E2 42 %d 20000 0\n", FOLDER_MAX_VANISHED + 10);
+	buf_printf(&text, "%d 3 7.g.host:2,\n%d 4 8.h.host:2,\n", FOLDER_MAX_VANISHED + 1,
+		   FOLDER_MAX_VANISHED + 2);
+	for (int i = 1; i <= FOLDER_MAX_VANISHED; i++)
+		buf_printf(&text, "X %d %d\n", i, i);
+	buf_printf(&p, "%s/estafette-uidlist", md);
+	CHECK_INT(file_replace(buf_cstr(&p), text.data, text.len, 0600), 0);
+	size_t n = scan_info(md, &d, &fi);
+	CHECK_INT(n, 0);
+	CHECK_INT(fi.nvanished, FOLDER_MAX_VANISHED);
+	CHECK(fi.vanished_floor == 2); /* the two oldest were forgotten */
+	CHECK_INT(fi.vanished[0].uid, 3);
+	CHECK_INT(fi.vanished[FOLDER_MAX_VANISHED - 1].uid, FOLDER_MAX_VANISHED + 2);
+	CHECK(fi.highestmodseq == 20001);
+	disk_msgs_free(d, n);
+	folder_info_free(&fi);
+	buf_free(&text);
+	buf_free(&p);
+}

@@ -143,7 +143,7 @@ class ImapdTest(TempDirTestCase):
         self.assertIn(b"b OK", out)
         self.assertIn(b"c OK", r.cmd(b"c", b"ID NIL"))
         self.assertIn(b"d BAD", r.cmd(b"d", b"ID (\"unterminated\""))
-        self.assertIn(b"* ENABLED\r\ne OK", r.cmd(b"e", b"ENABLE CONDSTORE"))
+        self.assertIn(b"* ENABLED CONDSTORE\r\ne OK", r.cmd(b"e", b"ENABLE CONDSTORE X-NOSUCH"))
         r.cmd(b"f", b"SELECT INBOX")
         self.assertIn(b"g OK", r.cmd(b"g", b"CHECK"))
         r.cmd(b"h", b"STORE 1 +FLAGS (\\Deleted)")

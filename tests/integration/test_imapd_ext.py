@@ -294,3 +294,154 @@ class ExtTest(TempDirTestCase):
         self.assertRegex(out, rb'\* QUOTA "" \(STORAGE 1 4882\)\r\n')
         spec, b, c = self.read_usage()  # the file was created from QUOTA
         self.assertEqual((spec, c), ("5000000S", 1))
+
+    # --- CONDSTORE and QRESYNC ---------------------------------------------------
+
+    def modseqs(self, out):
+        """UID -> MODSEQ of the FETCH responses in out (any order of items)."""
+        res = {}
+        for line in out.split(b"\r\n"):
+            u = re.search(rb"FETCH \(.*\bUID (\d+)", line)
+            m = re.search(rb"MODSEQ \((\d+)\)", line)
+            if u and m:
+                res[int(u.group(1))] = int(m.group(1))
+        return res
+
+    def test_condstore_two_sessions(self):
+        for i in range(4):
+            self.deliver(msg(b"m%d" % i))
+        a, b = self.raw(), self.raw()
+        self.assertIn(b" CONDSTORE QRESYNC ", a.cmd(b"x", b"CAPABILITY"))
+        out = a.cmd(b"a1", b"SELECT INBOX (CONDSTORE)")
+        h0 = int(re.search(rb"\[HIGHESTMODSEQ (\d+)\]", out).group(1))
+        out = a.cmd(b"a2", b"UID FETCH 1:* (FLAGS MODSEQ)")
+        ms = self.modseqs(out)
+        self.assertEqual(sorted(ms), [1, 2, 3, 4])
+        self.assertTrue(all(m <= h0 for m in ms.values()))
+        # b (without CONDSTORE) changes a flag; a sees it with a new MODSEQ
+        b.cmd(b"b1", b"SELECT INBOX")
+        self.assertNotIn(b"MODSEQ", b.cmd(b"b2", b"STORE 2 +FLAGS (\\Flagged)"))
+        out = a.cmd(b"a3", b"NOOP")
+        f = re.search(rb"\* 2 FETCH \(FLAGS \(\\Flagged[^)]*\) MODSEQ \((\d+)\)\)", out)
+        self.assertTrue(f, out)
+        m2 = {2: int(f.group(1))}
+        self.assertGreater(m2[2], h0)
+        # FETCH CHANGEDSINCE: only message 2
+        out = a.cmd(b"a4", b"UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d)" % h0)
+        self.assertEqual(sorted(self.modseqs(out)), [2])
+        # STORE UNCHANGEDSINCE: 2 changed after h0, so it is MODIFIED
+        out = a.cmd(b"a5", b"UID STORE 1:2 (UNCHANGEDSINCE %d) +FLAGS (\\Seen)" % h0)
+        self.assertIn(b"a5 OK [MODIFIED 2]", out)
+        m1 = self.modseqs(out)
+        self.assertIn(1, m1, out)
+        self.assertGreater(m1[1], m2[2])
+        out = a.cmd(b"a6", b"FETCH 1:2 (UID FLAGS)")
+        self.assertRegex(out, rb"\* 1 FETCH \(UID 1 FLAGS \(\\Seen \\Recent\)\)")
+        self.assertRegex(out, rb"\* 2 FETCH \(UID 2 FLAGS \(\\Flagged \\Recent\)\)")
+        # SEARCH MODSEQ
+        out = a.cmd(b"a7", b"SEARCH MODSEQ %d" % (h0 + 1))
+        self.assertIn(b"* SEARCH 1 2 (MODSEQ %d)\r\n" % m1[1], out)
+        out = a.cmd(b"a8", b'UID SEARCH RETURN (ALL) MODSEQ "/flags/\\\\seen" all %d' % m1[1])
+        self.assertIn(b"ALL 1 MODSEQ %d" % m1[1], out)
+        self.assertIn(b"a9 BAD", a.cmd(b"a9", b"SEARCH MODSEQ"))
+        # STATUS HIGHESTMODSEQ
+        out = b.cmd(b"b3", b"STATUS INBOX (HIGHESTMODSEQ MESSAGES)")
+        self.assertRegex(out, rb"\(HIGHESTMODSEQ %d MESSAGES 4\)" % m1[1])
+        # an unchanged store still answers with FETCH and MODSEQ
+        out = a.cmd(b"a10", b"STORE 1 +FLAGS (\\Seen)")
+        self.assertIn(b"* 1 FETCH (FLAGS (\\Seen \\Recent) MODSEQ (%d))" % m1[1], out)
+        # hostile modifiers
+        for bad in (b"FETCH 1 (FLAGS) (CHANGEDSINCE)", b"FETCH 1 (FLAGS) (CHANGEDSINCE 0)",
+                    b"FETCH 1 FLAGS (CHANGEDSINCE 1 VANISHED)", b"FETCH 1 FLAGS (BOGUS 1)",
+                    b"STORE 1 (UNCHANGEDSINCE x) +FLAGS (\\Seen)",
+                    b"STORE 1 (UNCHANGEDSINCE 5 +FLAGS (\\Seen)", b"SELECT INBOX (QRESYNC (1 1))",
+                    b"SELECT INBOX (BOGUS)"):
+            self.assertIn(b"z BAD", a.cmd(b"z", bad), bad)
+
+    def test_qresync_vanished(self):
+        for i in range(6):
+            self.deliver(msg(b"m%d" % i))
+        a, b = self.raw(), self.raw()
+        out = a.cmd(b"a1", b"ENABLE QRESYNC")
+        self.assertIn(b"* ENABLED QRESYNC", out)
+        out = a.cmd(b"a2", b"SELECT INBOX")
+        validity = int(re.search(rb"\[UIDVALIDITY (\d+)\]", out).group(1))
+        h0 = int(re.search(rb"\[HIGHESTMODSEQ (\d+)\]", out).group(1))
+        a.cmd(b"a3", b"UNSELECT")
+        # meanwhile b expunges 2 and 3 and flags 5
+        b.cmd(b"b1", b"SELECT INBOX")
+        b.cmd(b"b2", b"STORE 2:3 +FLAGS (\\Deleted)")
+        b.cmd(b"b3", b"EXPUNGE")
+        b.cmd(b"b4", b"STORE 3 +FLAGS (\\Answered)")  # UID 5 is now 3rd
+        out = a.cmd(b"a4", b"SELECT INBOX (QRESYNC (%d %d 1:6))" % (validity, h0))
+        self.assertIn(b"* VANISHED (EARLIER) 2:3\r\n", out)
+        self.assertRegex(out, rb"\* 3 FETCH \(UID 5 FLAGS \(\\Answered\) MODSEQ \(\d+\)\)")
+        self.assertEqual(len(re.findall(rb"FETCH", out)), 1)
+        # wrong UIDVALIDITY: nothing to resync
+        a.cmd(b"a5", b"UNSELECT")
+        out = a.cmd(b"a6", b"SELECT INBOX (QRESYNC (%d %d))" % (validity + 1, h0))
+        self.assertNotIn(b"VANISHED", out)
+        # expunges now come as VANISHED
+        b.cmd(b"b5", b"STORE 1 +FLAGS (\\Deleted)")
+        b.cmd(b"b6", b"EXPUNGE")
+        out = a.cmd(b"a7", b"NOOP")
+        self.assertIn(b"* VANISHED 1\r\n", out)
+        self.assertNotIn(b"EXPUNGE", out)
+        # UID FETCH ... (CHANGEDSINCE n VANISHED)
+        out = a.cmd(b"a8", b"UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d VANISHED)" % h0)
+        self.assertIn(b"* VANISHED (EARLIER) 1:3\r\n", out)
+        self.assertIn(b"a9 BAD", a.cmd(b"a9", b"FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)"))
+        # the uidlist upgrade: an old E1 list keeps its UIDs
+        a.close()
+        b.close()
+
+    def test_uidlist_e1_upgraded(self):
+        n1 = self.deliver(msg(b"a"))
+        n2 = self.deliver(msg(b"b"))
+        for n in (n1, n2):
+            os.rename(os.path.join(self.maildir, "new", n),
+                      os.path.join(self.maildir, "cur", n + ":2,S"))
+        with open(os.path.join(self.maildir, "estafette-uidlist"), "w") as f:
+            f.write("E1 777 10\n4 %s\n7 %s\n" % (n1, n2))
+        r = self.raw()
+        out = r.cmd(b"a", b"SELECT INBOX (CONDSTORE)")
+        self.assertIn(b"[UIDVALIDITY 777]", out)
+        self.assertIn(b"[UIDNEXT 10]", out)
+        out = r.cmd(b"b", b"UID FETCH 1:* (MODSEQ)")
+        self.assertEqual(self.modseqs(out), {4: 1, 7: 1})
+        with open(os.path.join(self.maildir, "estafette-uidlist")) as f:
+            text = f.read()
+        self.assertTrue(text.startswith("E2 777 10 1 0\n"), text)
+        self.assertIn("7 1 %s:2,S\n" % n2, text)
+
+    # --- fixes from imaptest's scripted tests ------------------------------------
+
+    def test_imaptest_fixes(self):
+        self.deliver(b"From: a@b.c\nContent-Type: message/rfc822\n\n"
+                     b"Subject: inner\nFrom: x@y.z\n\nHello world\n")
+        self.deliver(b"From: a@b.c\nX-Extra: one\nX-Extra: another\n"
+                     b"Date: Mon, 26 Mar 2007 01:00:00 +0300\n\nbody\n")
+        r = self.raw()
+        r.cmd(b"a", b"SELECT INBOX")
+        out = r.cmd(b"b", b"FETCH 1 (BODY.PEEK[1.1] BODY.PEEK[1.HEADER])")
+        self.assertIn(b"BODY[1.1] {13}\r\nHello world\r\n", out)
+        self.assertIn(b"Subject: inner", out)
+        self.assertIn(b"* SEARCH 2\r\n", r.cmd(b"c", b'SEARCH HEADER X-Extra "another"'))
+        self.assertIn(b"* SEARCH 2\r\n", r.cmd(b"d", b"SEARCH SENTON 26-Mar-2007"))
+        self.assertIn(b"* SEARCH\r\n", r.cmd(b"e", b"SEARCH SENTON 25-Mar-2007"))
+        self.assertIn(b"* SEARCH 1 2\r\n", r.cmd(b"f", b"UID SEARCH UID 1:4294967295"))
+        self.assertIn(b"g BAD", r.cmd(b"g", b"UID SEARCH UID 1:4294967296"))
+        out = r.cmd(b"h", b"STORE 1 +FLAGS ($kw1)")
+        self.assertRegex(out, rb"\* FLAGS \([^)]*\$kw1\)\r\n\* OK \[PERMANENTFLAGS [^\r]*\r\n"
+                              rb"\* 1 FETCH \(FLAGS \(\$kw1")
+        self.assertNotIn(b"* FLAGS", r.cmd(b"i", b"STORE 2 +FLAGS ($kw1)"))
+        # a message file removed under the session: FETCH answers OK without it
+        os.unlink(os.path.join(self.maildir, "cur", os.listdir(os.path.join(self.maildir, "cur"))[0]))
+        out = r.cmd(b"j", b"FETCH 1:2 BODY.PEEK[]")
+        self.assertIn(b"j OK", out)
+        # an over-long line after a literal: the command gets its tagged BAD
+        r.send(b"k APPEND INBOX {3}\r\n")
+        self.assertTrue(r.line().startswith(b"+ "))
+        r.send(b"abc" + b"x" * 70000 + b"\r\n")
+        self.assertIn(b"k BAD Line too long", r.until_tag(b"k"))
+        self.assertIn(b"l OK", r.cmd(b"l", b"NOOP"))
