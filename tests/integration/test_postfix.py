@@ -23,6 +23,7 @@ from harness import TOP, Sandbox, TempDirTestCase, free_base_port, program
 
 sys.path.insert(0, os.path.join(TOP, "bench", "lib"))
 import bench  # noqa: E402  (the Postfix instance helper)
+import dnsserver  # noqa: E402
 
 USER, PASSWORD = "joe@example.test", "pw-joe-1"
 HAVE_POSTFIX = shutil.which("postfix") or os.path.exists("/usr/sbin/postfix")
@@ -97,6 +98,39 @@ class PostfixRelayToEstafetteTest(TempDirTestCase):
         self.assertEqual(len(received), 2, got[:1000])  # Postfix's, then estafette's
         self.assertIn("relay=127.0.0.1[127.0.0.1]:%d" % sb.port(25), maillog)
         self.assertIn("status=sent", maillog)
+        self.assertEqual(strip_trace(got), MESSAGE.replace(b"\r\n", b"\n"))
+
+
+    def test_postfix_relays_over_verified_starttls(self):
+        """Postfix's smtp client requires TLS and pins the sandbox certificate's
+        fingerprint; estafette records the TLS session in its Received: field."""
+        root = os.path.join(self.tmp, "inst")
+        with Sandbox(root, users=[USER + ":" + PASSWORD]) as sb:
+            pem = os.path.join(root, "etc", "estafette", "smtpd.pem")
+            r = subprocess.run(["openssl", "x509", "-in", pem, "-noout", "-fingerprint",
+                                "-sha256"], capture_output=True, text=True, check=True)
+            fp = r.stdout.strip().split("=", 1)[1]
+            extra = (f"virtual_mailbox_domains =\nrelayhost = [127.0.0.1]:{sb.port(25)}\n"
+                     "smtp_tls_security_level = fingerprint\n"
+                     "smtp_tls_fingerprint_digest = sha256\n"
+                     f"smtp_tls_fingerprint_cert_match = {fp}\n"
+                     "smtp_tls_loglevel = 1\n")
+            pf = bench.Postfix(self.tmp, free_base_port(), extra=extra, tag="postfix-tls")
+            try:
+                with smtplib.SMTP("127.0.0.1", pf.smtp, timeout=30) as s:
+                    s.sendmail("alice@client.example", [USER], MESSAGE,
+                               mail_options=["BODY=8BITMIME"])
+                files = wait_for(lambda: self.maildir_new(root), 90, "the Maildir delivery")
+            finally:
+                pf.stop()
+            with open(os.path.join(pf.dir, "maillog"), errors="replace") as f:
+                maillog = f.read()
+        self.assertIn("Verified TLS connection established to 127.0.0.1", maillog)
+        with open(files[0], "rb") as f:
+            got = f.read()
+        ours = got[got.index(b"Received: from "):]
+        ours = ours[:ours.index(b"\nReceived: ")]  # estafette's, before Postfix's
+        self.assertIn(b"TLS", ours)
         self.assertEqual(strip_trace(got), MESSAGE.replace(b"\r\n", b"\n"))
 
 
@@ -199,6 +233,69 @@ class RemoteToPostfixTest(TempDirTestCase):
         self.assertRegex(answer, r"^5\d\d ")
         self.assertIn("127.0.0.1", answer)  # the remote host, for the DSN
         self.assertIn("in reply to RCPT TO", answer)
+
+    def postfix_tls(self):
+        """A Postfix instance offering STARTTLS with a certificate for mx.tls.test
+        signed by a test CA; returns (postfix, the CA, another CA)."""
+        from test_remote import make_ca
+        crt, key, ca = make_ca(self.tmp, "good")
+        _, _, other = make_ca(self.tmp, "other")
+        for path in (crt, key):
+            os.chmod(path, 0o644)
+        extra = (f"smtpd_tls_security_level = may\nsmtpd_tls_cert_file = {crt}\n"
+                 f"smtpd_tls_key_file = {key}\nsmtpd_tls_received_header = yes\n")
+        return bench.Postfix(self.tmp, free_base_port(), extra=extra, tag="postfix-mx"), ca, other
+
+    @unittest.skipUnless(os.geteuid() == 0, "Postfix instances need root")
+    @unittest.skipUnless(HAVE_POSTFIX, "postfix is not installed")
+    @unittest.skipUnless(dnsserver.available(), "unbound is not installed")
+    def test_postfix_starttls_verify_ok_and_fail(self):
+        from test_remote import ZONES
+        dns = dnsserver.DnsServer(self.tmp, ZONES).start()
+        self.addCleanup(dns.stop)
+        pf, ca, other = self.postfix_tls()
+        try:
+            routes = f"example.test mx.tls.test:{pf.smtp} tls=verify\n"
+            self.remote = self.Remote(self.tmp, dns.port, self.port,
+                                      f"tls_ca_file = {ca}\n", routes)
+            answer = self.send([bench.USER], b"Subject: verified\n\nx\n")[0]
+            self.assertTrue(answer.startswith("250 "), answer + self.remote.log())
+            files = wait_for(lambda: glob.glob(os.path.join(pf.maildir, "new", "*")), 60,
+                             "Postfix's Maildir delivery")
+            with open(files[0], "rb") as f:
+                self.assertRegex(f.read(), rb"\(using TLSv1\.[23] ")
+            self.remote.stop()
+            self.remote = self.Remote(self.tmp, dns.port, self.port,
+                                      f"tls_ca_file = {other}\n", routes)
+            answer = self.send([bench.USER], b"Subject: refused\n\nx\n",
+                               qid="0123456789abcdef0001")[0]
+            self.assertTrue(answer.startswith("451 4.4.1 "), answer)
+            self.assertIn("TLS handshake with mx.tls.test[127.0.0.1] failed", answer)
+            self.assertEqual(len(glob.glob(os.path.join(pf.maildir, "new", "*"))), 1)
+        finally:
+            pf.stop()
+
+    @unittest.skipUnless(os.geteuid() == 0, "Postfix instances need root")
+    @unittest.skipUnless(HAVE_POSTFIX, "postfix is not installed")
+    def test_postfix_connection_reuse(self):
+        pf = bench.Postfix(self.tmp, free_base_port(), tag="postfix-reuse")
+        try:
+            self.start(pf.smtp)
+            ids = [self.remote.job(bench.USER, qid="0123456789abcdef%04d" % i,
+                                   message=b"Subject: %d\n\nmessage %d\n" % (i, i))
+                   for i in range(3)]
+            answers = self.remote.answers(3)
+            for i in ids:
+                self.assertTrue(answers[i].startswith("250 "), answers)
+            wait_for(lambda: len(glob.glob(os.path.join(pf.maildir, "new", "*"))) == 3, 60,
+                     "three deliveries")
+        finally:
+            pf.stop()
+        with open(os.path.join(pf.dir, "maillog"), errors="replace") as f:
+            maillog = f.read()
+        # one session carried the three messages (wait_port's probe is another one)
+        self.assertRegex(maillog, r"disconnect from localhost\[127\.0\.0\.1\] ehlo=1 mail=3 "
+                         r"rcpt=3 (bdat|data)=3 quit=1", maillog[-2000:])
 
     @unittest.skipUnless(os.geteuid() == 0, "Postfix instances need root")
     @unittest.skipUnless(HAVE_POSTFIX, "postfix is not installed")
