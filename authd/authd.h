@@ -27,7 +27,6 @@ struct authd {
 	char *dummy_hash;            /* verified against for unknown users: same timing */
 	struct buf ticket_key;       /* signs AUTH tickets (lib/ticket.h); empty = no tickets */
 	unsigned mechs;              /* SASL mechanisms offered: 1u << enum auth_mech */
-	unsigned scram_iter;         /* for unknown users' fake SCRAM keys */
 	char hostname[256];          /* in CRAM-MD5 challenges */
 	unsigned char fake_secret[32]; /* derives unknown users' fake SCRAM salts */
 };

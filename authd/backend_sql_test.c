@@ -117,7 +117,7 @@ TEST(passwd_and_enum_placeholders)
 	struct sql_args a;
 	memset(&a, 0, sizeof a);
 	CHECK_INT(sql_args_make(&a, &q, "joe@example.test"), 0);
-	struct backend_secrets s = { "$y$hash", "{SCRAM-SHA-256}k", NULL };
+	struct backend_secrets s = { "$y$hash", "{SCRAM-SHA-256}k", NULL, NULL, 0 };
 	sql_args_secrets(&a, &q, &s);
 	CHECK_STR(a.values[0], "$y$hash");
 	CHECK_STR(a.values[1], "{SCRAM-SHA-256}k");

@@ -190,6 +190,29 @@ class SaslTest(TempDirTestCase):
         self.assertIn("reason=badpass", log)
         self.assertNotIn(PW, log)
 
+    def test_userdbpw_secrets_and_stale_secrets_removed(self):
+        def userdbpw(opt, pw):
+            r = subprocess.run([os.path.join(self.root, "sbin", "userdbpw"), opt], input=pw + "\n",
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            return r.stdout.strip()
+        scram, cram = userdbpw("-s", "pencil 2"), userdbpw("-c", "pencil 2")
+        self.assertRegex(scram, r"^\{SCRAM-SHA-256\}10000:[A-Za-z0-9+/=]{24}\$[A-Za-z0-9+/=]{44}:"
+                                r"[A-Za-z0-9+/=]{44}$")
+        self.assertRegex(cram, r"^\{CRAM-MD5\}[0-9a-f]{64}$")
+        self.userdb("Ann@example.test", "set", "scram-sha-256pw=" + scram, "cram-md5pw=" + cram)
+        self.userdb("compile")
+        self.enable()
+        self.assertTrue(self.scram("Ann@example.test", "pencil 2")[0].startswith("OK "))
+        self.assertTrue(self.cram("Ann@example.test", "pencil 2").startswith("OK "))
+        # a new password without -s -c drops the old secrets: they would let the old one in
+        self.userdb("Ann@example.test", "passwd", stdin="other pw\n")
+        self.userdb("compile")
+        self.assertTrue(self.scram("Ann@example.test", "pencil 2")[0].startswith("NO "))
+        self.assertTrue(self.cram("Ann@example.test", "pencil 2").startswith("NO "))
+        with open(os.path.join(self.etc, "userdb")) as f:
+            self.assertNotIn("scram-sha-256pw", f.read())
+
     def test_scram_dovecot_form_and_disabled_service(self):
         self.userdb("joe@example.test", "set", "scram-sha-256pw=" + DOVE_SCRAM)
         self.userdb("compile")
