@@ -127,6 +127,14 @@ class Remote8bitTest(TempDirTestCase):
                 self.assertTrue(answer.startswith("554 5.6.3 "), answer)
         self.assertEqual(self.peer.messages, [])
 
+    def test_utf8_address_without_smtputf8_bounces_before_any_conversion(self):
+        jid = self.remote.job("a@plain.test", sender="j\u00f6@client.test",
+                              message="Subject: x\n\ncaf\u00e9\n".encode())
+        answer = self.remote.answers(1)[jid]
+        self.assertTrue(answer.startswith("554 5.6.7 "), answer)
+        self.assertIn("SMTPUTF8", answer)
+        self.assertEqual(self.peer.messages, [])
+
 
 if __name__ == "__main__":
     unittest.main()

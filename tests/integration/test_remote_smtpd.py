@@ -1,9 +1,9 @@
 """remote(8) against estafette's own smtpd (issue 5's "estafette's own smtpd instances"
 as peers): a sandbox instance takes mail from the remote module over STARTTLS verified
-against its certificate (smtpd offers CHUNKING, so the module sends BDAT), with
-8BITMIME and SMTPUTF8, rejects an
-unknown user at RCPT time (the 5xx reaches the answer for the DSN), and the messages
-land in the account's Maildir byte for byte but for trace fields."""
+against its certificate (smtpd offers CHUNKING, so the module sends BDAT), with 8BITMIME
+and SMTPUTF8, rejects an unknown user at RCPT time (the 5xx reaches the answer for the
+DSN), and the messages land in the account's Maildir byte for byte but for trace
+fields."""
 
 import glob
 import os
