@@ -45,7 +45,7 @@ class SwaksCase(SmtpdCase):
             self.config("smtpd.pem", c.read() + k.read())
 
     def swaks(self, *args, port=None, ip="192.0.2.7", data=None, to=None, sender=None,
-              smtpd_args=()):
+              smtpd_args=(), extra_env=None):
         """Run swaks; (exit code, transcript). Without port, smtpd runs under --pipe
         with ip as the client's address."""
         argv = [SWAKS, "--helo", "client.example", "--timeout", "20"]
@@ -56,6 +56,7 @@ class SwaksCase(SmtpdCase):
             argv += ["--pipe", " ".join([self.smtpd] + list(smtpd_args))]
             env.update(TCPREMOTEIP=ip, TCPREMOTEPORT="40000", TCPLOCALIP="127.0.0.1",
                        PROTO="TCP")
+            env.update(extra_env or {})
         if sender is not None:
             argv += ["--from", sender]
         if to is not None:
@@ -237,7 +238,7 @@ class SwaksPolicyTest(SwaksCase):
     def test_access_map_deny_and_relay(self):
         src = os.path.join(self.etc, "smtpaccess")
         with open(src, "w") as f:
-            f.write("192.0.2.66 deny Go away please\n198.51.100 relay\n")
+            f.write("192.0.2.66 deny Go away please\n198.51.100 relay\n.bad.example deny\n")
         r = subprocess.run([os.path.join(self.root, "sbin", "makemap"), "-l", src,
                             os.path.join(self.etc, "smtpaccess.cdb")],
                            capture_output=True, text=True, env=self.env, timeout=30)
@@ -246,6 +247,10 @@ class SwaksPolicyTest(SwaksCase):
         code, out = self.swaks(ip="192.0.2.66", sender="a@remote.example", to=USER)
         self.assertEqual(code, 21, out)
         self.assertIn("554 5.7.1 Go away please", out)
+        code, out = self.swaks(ip="203.0.113.5", sender="a@remote.example", to=USER,
+                               extra_env={"TCPREMOTEHOST": "mail.bad.example"})
+        self.assertEqual(code, 21, out)
+        self.assertIn("554 5.7.1 Access denied", out)
         self.ok(self.swaks(ip="198.51.100.9", sender="a@remote.example",
                            to="someone@elsewhere.example",
                            data=b"Subject: relay\r\n\r\nx\r\n.\r\n"))
