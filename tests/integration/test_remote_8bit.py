@@ -6,12 +6,13 @@ without 8BITMIME, found through a real unbound (dnsserver.py), as in test_remote
 
 import email
 import email.policy
+import os
 import shutil
 import tempfile
 import unittest
 
 import dnsserver
-from harness import TempDirTestCase
+from harness import TempDirTestCase, program
 from smtppeer import SmtpPeer
 from test_remote import ZONES, Remote, free_port
 
@@ -56,7 +57,8 @@ class Remote8bitTest(TempDirTestCase):
         self.remote = Remote(self.tmp, self.dns.port, self.port)
 
     def tearDown(self):
-        self.remote.stop()
+        if self.remote:
+            self.remote.stop()
         self.peer.stop()
         super().tearDown()
 
@@ -68,7 +70,8 @@ class Remote8bitTest(TempDirTestCase):
         return [answers[i] for i in ids]
 
     def received(self):
-        self.assertEqual(len(self.peer.messages), 1, self.remote.log())
+        self.assertEqual(len(self.peer.messages), 1,
+                         [(x["rcpts"], x["data"][:300]) for x in self.peer.messages])
         m = self.peer.messages[0]
         self.assertNotIn("8BITMIME", m["params"])
         self.assertTrue(all(b < 0x80 for b in m["data"]), m["data"][:200])
@@ -134,6 +137,38 @@ class Remote8bitTest(TempDirTestCase):
         self.assertTrue(answer.startswith("554 5.6.7 "), answer)
         self.assertIn("SMTPUTF8", answer)
         self.assertEqual(self.peer.messages, [])
+
+    def test_end_to_end_converted_and_bounced_through_courierd(self):
+        """submit -> courierd -> remote -> a peer without 8BITMIME: the 8-bit body
+        arrives converted; the 8-bit header comes back to the sender as a DSN whose
+        Diagnostic-Code gives the reason."""
+        from test_courierd import Instance, read
+        self.remote.stop()
+        self.remote = None
+        inst = Instance(self.tmp)
+        try:
+            inst.write("dns.conf", f"forwarders = 127.0.0.1:{self.dns.port}\ntimeout = 5\n")
+            inst.write("remote.conf", f"port = {self.port}\nconnect_timeout = 5\n")
+            shutil.copy(program("remote"), os.path.join(inst.libexec, "remote"))
+            os.chmod(os.path.join(inst.libexec, "remote"), 0o755)
+            inst.add("bob")
+            inst.start_authd()
+            inst.start_courierd()
+            inst.submit("bob@example.test", ["a@plain.test"],
+                        ("Subject: fine\n\n" + TEXT).encode())
+            inst.submit("bob@example.test", ["b@plain.test"],
+                        "Subject: caf\u00e9\n\nbody\n".encode())
+            inst.wait_log(r"rcpt=<b@plain\.test> route=remote .*status=bounced")
+            inst.wait_log(r"rcpt=<a@plain\.test> route=remote .*status=sent")
+            dsn = read(inst.wait_mail("bob")[0])
+        finally:
+            inst.close()
+        self.assertIn(b"Final-Recipient: rfc822; b@plain.test\nAction: failed\n"
+                      b"Status: 5.6.3\n", dsn)
+        self.assertIn(b"8-bit characters in a header field", dsn)
+        m, parsed = self.received()
+        self.assertEqual(m["rcpts"], ["a@plain.test"])
+        self.assertEqual(parsed.get_content().replace("\r\n", "\n"), TEXT)
 
 
 if __name__ == "__main__":
