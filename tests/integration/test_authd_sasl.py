@@ -151,6 +151,19 @@ class SaslTest(TempDirTestCase):
         r = self.request(f"AUTH imap PLAIN - {plain}")
         self.assertTrue(r.startswith("OK "), r)
 
+    # -- the clients themselves ------------------------------------------------
+
+    def test_clients_reproduce_the_rfc_examples(self):
+        cl = ScramClient("user", "pencil", nonce="rOprNGfwEbeRWgbNEkqO")
+        self.assertEqual(cl.first(), b"n,,n=user,r=rOprNGfwEbeRWgbNEkqO")
+        final = cl.final(b"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
+                         b"s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096")
+        self.assertEqual(final, b"c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
+                                b"p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=")  # RFC 7677
+        self.assertEqual(cram_response("tim", "tanstaaftanstaaf",
+                                       b"<1896.697170952@postoffice.reston.mci.net>"),
+                         b"tim b913a602c7eda7a495b4e6e7334d3890")  # RFC 2195
+
     # -- mechanisms -------------------------------------------------------------
 
     def test_mechs_default_and_configured(self):
