@@ -3,7 +3,9 @@
  * Trusts the peer only as far as main.c's SO_PEERCRED check: requests are
  * parsed strictly (protocol.c), credentials are never logged, a failed AUTH is
  * answered only after the configured delay (this process sleeps, nobody else
- * waits), and failures are counted per user and per IP (failures.c). */
+ * waits), and failures are counted per user and per IP (failures.c). PASSWD
+ * checks the old password the same way before a backend stores the new
+ * secrets; SASL exchanges run in exchange.c on the same helpers. */
 #include "session.h"
 #include "exchange.h"
 #include "failures.h"

@@ -12,12 +12,9 @@
 #include "buf.h"
 #include "io.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 static const char *const known[] = { "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256" };
