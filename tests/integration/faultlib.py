@@ -54,6 +54,13 @@ class Tally:
         return lost, dups
 
 
+def sanitizer_errors(text):
+    """Lines of an ASan/UBSan/LSan finding in a log (LeakSanitizer's refusal to run in a
+    set-id program, submit, is no finding)."""
+    marks = ("ERROR: AddressSanitizer", "runtime error:", "detected memory leaks")
+    return [l for l in text.splitlines() if any(m in l for m in marks)]
+
+
 def message(mid, size=0, crlf=False):
     """A message carrying its fault id, padded to about size bytes."""
     nl = b"\r\n" if crlf else b"\n"

@@ -27,10 +27,13 @@ class FaultCase(TempDirTestCase):
         self.mounts = Mounts(self)
 
     def tearDown(self):
+        log = ""
         if self.inst:
             self.inst.close()
+            log = self.inst.logtext()
         self.mounts.umount_all()
         super().tearDown()
+        self.assertEqual(faultlib.sanitizer_errors(log), [])
 
     def instance(self, conf="retry_schedule = 1s\nscan_interval = 1s\n"):
         self.inst = MailPath(self.tmp, conf=conf)

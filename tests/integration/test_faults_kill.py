@@ -65,13 +65,16 @@ class KillUnderLoadTest(TempDirTestCase):
     def tearDown(self):
         if self.killer:
             self.killer.stop()
+        log = ""
         if self.inst:
             self.inst.close()
+            log = self.inst.logtext()
         if self.peer:
             self.peer.stop()
         if self.dns:
             self.dns.stop()
         super().tearDown()
+        self.assertEqual(faultlib.sanitizer_errors(log), [])
 
     def start(self):
         """An instance with the remote module, a DNS server and a peer for plain.test."""
