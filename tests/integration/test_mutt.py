@@ -1,5 +1,5 @@
-"""mutt (Debian's) against imapd of a sandbox, in a scripted session on a pseudo-terminal:
-it reads one message, moves one to another folder (save + delete + expunge, or MOVE),
+"""mutt (Debian's) against imapd of a sandbox, in a scripted session on a pseudo-terminal,
+in plain text and over STARTTLS (verifying the sandbox's certificate): it reads one message, moves one to another folder (save + delete + expunge, or MOVE),
 deletes one and leaves one alone; afterwards the Maildir is checked byte by byte.
 Skips when mutt is not installed. mutt's keys come from `-e 'push ...'`; searches by
 subject (`~s`) pick the messages, so the order the server lists them in does not matter."""
@@ -71,25 +71,28 @@ class MuttTest(TempDirTestCase):
                 os.chown(entry, st.st_uid, st.st_gid)
         return archive
 
-    def muttrc(self, port):
+    def muttrc(self, url, tls_cert):
         path = os.path.join(self.tmp, "muttrc")
+        tls = "yes" if tls_cert else "no"
         with open(path, "w") as f:
             f.write(f'set imap_user="{USER}"\nset imap_pass="{PASSWORD}"\n'
-                    f'set folder="imap://127.0.0.1:{port}/"\nset spoolfile="+INBOX"\n'
-                    "set ssl_starttls=no\nset ssl_force_tls=no\nset record=\"\"\n"
+                    f'set folder="{url}/"\nset spoolfile="+INBOX"\n'
+                    f"set ssl_starttls={tls}\nset ssl_force_tls={tls}\nset record=\"\"\n"
                     "set postponed=\"\"\nset mbox=\"\"\nset move=no\nset confirmappend=no\n"
                     "set confirmcreate=no\nset delete=yes\nset quit=yes\nset wait_key=no\n"
                     "set sort=mailbox-order\nset imap_keepalive=0\nset timeout=5\n"
                     "set header_cache=\"\"\nset message_cachedir=\"\"\nset pager_stop=yes\n"
                     "set mark_old=no\n")  # else unread mail gets the keyword Old
+            if tls_cert:  # trust the sandbox's self-signed certificate, nothing else
+                f.write(f'set certificate_file="{tls_cert}"\n')
         return path
 
-    def run_mutt(self, port, keys, timeout=60):
+    def run_mutt(self, url, keys, tls_cert=None, timeout=60):
         """mutt on a pseudo-terminal until it exits; returns (exit status, screen bytes)."""
         master, slave = pty.openpty()
         env = dict(os.environ, HOME=self.tmp, TERM="vt100", LINES="30", COLUMNS="100")
         proc = subprocess.Popen(
-            ["mutt", "-n", "-F", self.muttrc(port), "-f", f"imap://127.0.0.1:{port}/INBOX",
+            ["mutt", "-n", "-F", self.muttrc(url, tls_cert), "-f", f"{url}/INBOX",
              "-e", f'push "{keys}"'], stdin=slave, stdout=slave, stderr=slave, env=env,
             start_new_session=True)
         os.close(slave)
@@ -118,6 +121,13 @@ class MuttTest(TempDirTestCase):
             os.close(master)
 
     def test_read_move_delete(self):
+        self.session(tls=False)
+
+    def test_read_move_delete_over_starttls(self):
+        self.session(tls=True)
+
+    def session(self, tls):
+        """Read one message, move one, delete one; then check the Maildir."""
         root = os.path.join(self.tmp, "inst")
         with Sandbox(root, users=[USER + ":" + PASSWORD]) as sb:
             maildir = os.path.join(root, "mail/example.test/mutt/Maildir")
@@ -126,8 +136,13 @@ class MuttTest(TempDirTestCase):
                     "<search>~s move-me<enter><save-message>=INBOX.Archive<enter>"
                     "<search>~s delete-me<enter><delete-message>"
                     "<sync-mailbox><quit>")
-            status, screen = self.run_mutt(sb.port(143), keys)
+            # STARTTLS verified against the sandbox's certificate (issued for localhost)
+            cert = os.path.join(root, "etc/estafette/imapd.pem") if tls else None
+            host = "localhost" if tls else "127.0.0.1"
+            status, screen = self.run_mutt(f"imap://{host}:{sb.port(143)}", keys, cert)
             self.assertEqual(status, 0, screen[-2000:])
+            if tls:
+                self.assertIn(b"SSL/TLS connection using TLS", screen)
             inbox = folder_files(maildir)
             moved = folder_files(archive)
         # INBOX: read-me (now \Seen) and keep-me (untouched), byte for byte
