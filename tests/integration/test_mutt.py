@@ -1,6 +1,7 @@
 """mutt (Debian's) against imapd of a sandbox, in a scripted session on a pseudo-terminal,
-in plain text and over STARTTLS (verifying the sandbox's certificate): it reads one message, moves one to another folder (save + delete + expunge, or MOVE),
-deletes one and leaves one alone; afterwards the Maildir is checked byte by byte.
+in plain text and over STARTTLS (verifying the sandbox's certificate): it reads one
+message, moves one to another folder (save + delete + expunge, or MOVE), deletes one and
+leaves one alone; afterwards the Maildir is checked byte by byte.
 Skips when mutt is not installed. mutt's keys come from `-e 'push ...'`; searches by
 subject (`~s`) pick the messages, so the order the server lists them in does not matter."""
 
