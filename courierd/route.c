@@ -8,7 +8,7 @@
 #include "courierd.h"
 #include "aliases.h"
 #include "alloc.h"
-#include "authclient.h"
+#include "authconn.h"
 #include "log.h"
 #include "map.h"
 #include "paths.h"
@@ -105,7 +105,8 @@ static int account_find(const char *local, size_t llen, const char *domain,
 	buf_printf(&user, "@%s", domain);
 	buf_append_str(&req, "LOOKUP courierd ");
 	authclient_encode(&req, user.data, user.len);
-	int rc = authclient_request(NULL, buf_cstr(&req), LOOKUP_TIMEOUT_MS, &a, &reason);
+	static struct authconn conn = AUTHCONN_INIT; /* one connection for many look-ups */
+	int rc = authconn_request(&conn, buf_cstr(&req), LOOKUP_TIMEOUT_MS, &a, &reason);
 	if (rc == AUTHCLIENT_OK) {
 		buf_set_str(&r->account, a.address[0] ? a.address : buf_cstr(&user));
 		buf_reset(&r->dest);

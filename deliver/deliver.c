@@ -2,6 +2,7 @@
  *
  *   deliver [-M] -h HOME -m MAILDIR -s SENDER -r RECIPIENT [-e EXT] [-q QID]
  *   deliver -h / -m /nonexistent [-P COMMAND | -F FILE]... -s SENDER -r ALIAS ...
+ *   deliver -W      (a worker for many jobs of one uid: worker.c)
  *
  * Run by deliver-spawn under the account's uid and gid, in HOME, with the
  * message (as queued: LF line ends) on stdin. Adds Return-Path: and
@@ -76,14 +77,6 @@ static int dotfile_read(struct delivery *d, struct buf *text)
 	return r;
 }
 
-#define MAX_SPECIAL 32
-
-/* The program (-P) and file (-F) targets of an alias, from deliver-spawn. */
-struct special {
-	char kind[MAX_SPECIAL];
-	const char *target[MAX_SPECIAL];
-	size_t n;
-};
 
 static int run_special(struct delivery *d, const struct special *sp)
 {
@@ -135,6 +128,31 @@ static int run(struct delivery *d, int maildrop, const struct special *sp)
 	return r;
 }
 
+/* One delivery with stdin as the message: the status line on stdout, the
+ * exit status (0, 75, 100) returned. */
+int deliver_job(struct delivery *d, int maildrop, const struct special *sp)
+{
+	struct stat st;
+	if (fstat(0, &st) < 0 || !S_ISREG(st.st_mode)) {
+		printf("4.3.0 deliver: stdin is not the queued message\n");
+		return DELIVER_TEMP;
+	}
+	d->msgfd = 0;
+	buf_printf(&d->prefix, "Return-Path: <%s>\nDelivered-To: %s\n", d->sender, d->rcpt);
+	int r = run(d, maildrop, sp);
+	printf("%s\n", d->answer.len ? buf_cstr(&d->answer) : "4.3.0 no answer");
+	fflush(stdout);
+	buf_free(&d->prefix);
+	buf_free(&d->answer);
+	return r;
+}
+
+int deliver_args_ok(const struct delivery *d)
+{
+	return d->home && d->maildir && d->sender && d->rcpt && d->rcpt[0] && text_ok(d->sender) &&
+	       text_ok(d->rcpt) && text_ok(d->ext) && text_ok(d->qid) && d->home[0] == '/';
+}
+
 int main(int argc, char **argv)
 {
 	struct delivery d = { 0 };
@@ -147,6 +165,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
 	umask(077);
+	if (argc == 2 && strcmp(argv[1], "-W") == 0)
+		return deliver_worker();
 	while ((c = getopt(argc, argv, "Mh:m:s:r:e:q:P:F:")) != -1) {
 		switch (c) {
 		case 'P': case 'F':
@@ -165,20 +185,7 @@ int main(int argc, char **argv)
 		default: return usage();
 		}
 	}
-	if (optind != argc || !d.home || !d.maildir || !d.sender || !d.rcpt || !d.rcpt[0] ||
-	    !text_ok(d.sender) || !text_ok(d.rcpt) || !text_ok(d.ext) || d.home[0] != '/')
+	if (optind != argc || !deliver_args_ok(&d))
 		return usage();
-	struct stat st;
-	if (fstat(0, &st) < 0 || !S_ISREG(st.st_mode)) {
-		printf("4.3.0 deliver: stdin is not the queued message\n");
-		return DELIVER_TEMP;
-	}
-	d.msgfd = 0;
-	buf_printf(&d.prefix, "Return-Path: <%s>\nDelivered-To: %s\n", d.sender, d.rcpt);
-	int r = run(&d, maildrop, &sp);
-	printf("%s\n", d.answer.len ? buf_cstr(&d.answer) : "4.3.0 no answer");
-	fflush(stdout);
-	buf_free(&d.prefix);
-	buf_free(&d.answer);
-	return r;
+	return deliver_job(&d, maildrop, &sp);
 }

@@ -21,6 +21,22 @@ struct delivery {
 	struct buf answer;  /* text for the status line */
 };
 
+#define MAX_SPECIAL 32
+
+/* The program (-P) and file (-F) targets of an alias, from deliver-spawn. */
+struct special {
+	char kind[MAX_SPECIAL];
+	const char *target[MAX_SPECIAL];
+	size_t n;
+};
+
+/* deliver.c: one delivery, stdin the message; prints the status line and
+ * returns the exit status. The arguments' sanity (deliver_args_ok) first. */
+int deliver_job(struct delivery *d, int maildrop, const struct special *sp);
+int deliver_args_ok(const struct delivery *d);
+/* worker.c: serve jobs from deliver-spawn on fd 0 until it closes it. */
+int deliver_worker(void);
+
 /* Each returns DELIVER_OK, DELIVER_TEMP or DELIVER_PERM and sets d->answer. */
 int deliver_maildir(struct delivery *d, const char *path);
 int deliver_mbox(struct delivery *d, const char *path);

@@ -4,11 +4,13 @@
  *                       a SOCK_SEQPACKET socket to courierd)
  *
  * One job per packet, with the message's open descriptor attached
- * (SCM_RIGHTS):  "L" TAB jobid TAB qid TAB sender TAB recipient TAB account TAB ext
- * For each job a child looks the account up in authd ITSELF (the uid, gid,
- * home and maildir never come from courierd), refuses uid 0, and forks
- * deliver under the account's ids with the message on its stdin. The child
- * answers with one packet: jobid TAB code SP text (250 / 451 / 550).
+ * (SCM_RIGHTS):  kind TAB jobid TAB qid TAB sender TAB recipient TAB account TAB ext
+ * L (local): spawn_pool.c looks the account up in authd ITSELF (the uid, gid,
+ * home and maildir never come from courierd), refuses uid 0, and hands the
+ * job to a long-lived worker ("deliver -W") running as the account's uid and
+ * gid. A (alias programs and files): a child forks deliver as the alias user.
+ * Every job is answered with one packet: jobid TAB code SP text (250 / 451 /
+ * 550). Jobs run concurrently; one poll loop serves them all.
  *
  * Root here parses only the job packet (bounded, split at TABs) and authd's
  * reply (lib/authclient); it never reads message content. Trusts: authd and
@@ -17,6 +19,8 @@
 #include "aliases.h"
 #include "alloc.h"
 #include "authclient.h"
+#include "jobout.h"
+#include "spawn.h"
 #include "buf.h"
 #include "config.h"
 #include "log.h"
@@ -26,6 +30,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,17 +42,19 @@
 #include <unistd.h>
 
 #define JOB_MAX 4096     /* one job packet */
-#define JOB_FIELDS 7
-#define OUT_MAX 900      /* deliver's answer we keep */
-
-struct job {
-	char *f[JOB_FIELDS]; /* kind jobid qid sender rcpt account ext */
-	int msgfd;
-};
 
 static int sock = 0;
 
-static void reply(const char *jobid, const char *code, const char *text)
+void job_free(struct job *j)
+{
+	if (j->msgfd >= 0)
+		close(j->msgfd);
+	free(j->pkt);
+	memset(j, 0, sizeof *j);
+	j->msgfd = -1;
+}
+
+void spawn_reply(const char *jobid, const char *code, const char *text)
 {
 	struct buf b = BUF_INIT;
 	buf_printf(&b, "%s\t%s ", jobid, code);
@@ -140,94 +147,30 @@ static void child_exec(const struct job *j, const struct runas *ra, int out)
 	_exit(EX_TEMPFAIL);
 }
 
-/* The code for deliver's exit status (deliver(8)). */
-static const char *status_code(int st)
-{
-	if (WIFEXITED(st)) {
-		int c = WEXITSTATUS(st);
-		if (c == 0)
-			return "250";
-		if (c == EX_TEMPFAIL || c == 111)
-			return "451";
-		return "550";
-	}
-	return "451";
-}
-
-static void read_output(int fd, struct buf *out)
-{
-	char tmp[512];
-	ssize_t n;
-	while ((n = read(fd, tmp, sizeof tmp)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (out->len < OUT_MAX)
-			buf_append(out, tmp, (size_t)n < OUT_MAX - out->len ? (size_t)n
-									: OUT_MAX - out->len);
-	}
-	while (out->len && (out->data[out->len - 1] == '\n' || out->data[out->len - 1] == '\r'))
-		buf_truncate(out, out->len - 1);
-	for (size_t i = 0; i < out->len; i++)
-		if (out->data[i] == '\n')
-			out->data[i] = ' ';
-}
-
 /* Run deliver as ra for the job, answer courierd, end this child. */
 _Noreturn static void run_deliver(struct job *j, const struct runas *ra)
 {
 	struct buf out = BUF_INIT;
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {
-		reply(j->f[1], "451", "4.3.0 out of resources");
+		spawn_reply(j->f[1], "451", "4.3.0 out of resources");
 		_exit(0);
 	}
 	pid_t pid = fork();
 	if (pid < 0) {
-		reply(j->f[1], "451", "4.3.0 cannot fork");
+		spawn_reply(j->f[1], "451", "4.3.0 cannot fork");
 		_exit(0);
 	}
 	if (pid == 0)
 		child_exec(j, ra, p[1]);
 	close(p[1]);
 	close(j->msgfd);
-	read_output(p[0], &out);
+	jobout_read(p[0], &out);
 	int st = 0;
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
-	reply(j->f[1], status_code(st), out.len ? buf_cstr(&out) : "deliver gave no answer");
+	spawn_reply(j->f[1], jobout_code(st), out.len ? buf_cstr(&out) : "deliver gave no answer");
 	_exit(0);
-}
-
-/* L: the account as authd describes it, never as courierd says. */
-static void job_local(struct job *j)
-{
-	struct account a = ACCOUNT_INIT;
-	struct buf reason = BUF_INIT, md = BUF_INIT;
-	int r = authclient_lookup(NULL, "deliver", j->f[5], &a, &reason);
-	if (r != AUTHCLIENT_OK) {
-		if (r == AUTHCLIENT_NO)
-			reply(j->f[1], "550", "5.1.1 no such account");
-		else
-			reply(j->f[1], "451", "4.3.0 account lookup failed, will retry");
-		_exit(0);
-	}
-	if (a.uid == 0 || a.home[0] != '/') {
-		log_error("job %s: account %s has uid 0 or no absolute home: refused", j->f[1],
-			  j->f[5]);
-		reply(j->f[1], "451", "4.3.0 refusing delivery to this account (uid 0 or no home)");
-		_exit(0);
-	}
-	if (a.maildir[0])
-		buf_set_str(&md, a.maildir);
-	else
-		paths_join(&md, a.home, "Maildir");
-	char *extra[] = { "-M", "-h", a.home, "-m", md.data };
-	int md_opt = account_has_option(&a, "maildrop");
-	struct runas ra = { a.uid, a.gid, a.home, md_opt ? extra : extra + 1, md_opt ? 5 : 4 };
-	run_deliver(j, &ra);
 }
 
 #define ALIAS_USER "estafette-mail"
@@ -263,7 +206,7 @@ static void job_alias(struct job *j)
 	if (r != MAP_FOUND || aliases_decode(v.data ? v.data : "", v.len, &l, &err) < 0) {
 		log_error("job %s: alias %s: %s", j->f[1], j->f[5],
 			  r == MAP_NOTFOUND ? "not in the map" : buf_cstr(&err));
-		reply(j->f[1], "451", "4.3.0 alias map unusable for programs and files");
+		spawn_reply(j->f[1], "451", "4.3.0 alias map unusable for programs and files");
 		_exit(0);
 	}
 	char **extra = xcalloc(4 + 2 * ALIAS_MAX_SPECIAL, sizeof *extra);
@@ -278,11 +221,11 @@ static void job_alias(struct job *j)
 	struct runas ra = { getuid(), getgid(), "/", extra, n };
 	if (priv_is_root() && priv_lookup(ALIAS_USER, NULL, &ra.uid, &ra.gid, &err) < 0) {
 		log_error("job %s: %s", j->f[1], buf_cstr(&err));
-		reply(j->f[1], "451", "4.3.0 no user for alias programs");
+		spawn_reply(j->f[1], "451", "4.3.0 no user for alias programs");
 		_exit(0);
 	}
 	if (ra.uid == 0) {
-		reply(j->f[1], "451", "4.3.0 refusing to run alias programs as root");
+		spawn_reply(j->f[1], "451", "4.3.0 refusing to run alias programs as root");
 		_exit(0);
 	}
 	run_deliver(j, &ra);
@@ -313,6 +256,36 @@ static int job_recv(char *pkt, size_t cap, int *fd)
 	return 1;
 }
 
+/* A packet from courierd: 0 at its end. */
+static int take_job(void)
+{
+	static char pkt[JOB_MAX + 1];
+	int fd, r = job_recv(pkt, sizeof pkt, &fd);
+	if (r == 0)
+		return 0;
+	if (r == -2)
+		log_fatal(EX_TEMPFAIL, "reading jobs: %s", strerror(errno));
+	struct job j = { .pkt = xstrdup(pkt), .msgfd = fd };
+	if (r < 0 || job_parse(j.pkt, &j) < 0) {
+		log_error("malformed job refused");
+		job_free(&j);
+		return 1;
+	}
+	if (j.f[0][0] == 'L') {
+		pool_local_job(&j);
+		return 1;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		signal(SIGCHLD, SIG_DFL);
+		job_alias(&j);
+	}
+	if (pid < 0)
+		spawn_reply(j.f[1], "451", "4.3.0 cannot fork");
+	job_free(&j);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	(void)argv;
@@ -321,35 +294,28 @@ int main(int argc, char **argv)
 		log_fatal(EX_USAGE, "usage: deliver-spawn (run by courierd only)");
 	struct sigaction sa = { 0 };
 	sa.sa_handler = SIG_IGN;
-	sa.sa_flags = SA_NOCLDWAIT; /* job children reap themselves */
+	sa.sa_flags = SA_NOCLDWAIT; /* job children and workers reap themselves */
 	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, SIG_IGN); /* we end when courierd closes the socket */
-	static char pkt[JOB_MAX + 1];
+	struct pollfd *p = NULL;
+	int more = 1;
 	for (;;) {
-		int fd, r = job_recv(pkt, sizeof pkt, &fd);
-		if (r == 0)
-			return 0;
-		if (r == -2)
-			log_fatal(EX_TEMPFAIL, "reading jobs: %s", strerror(errno));
-		struct job j;
-		if (r < 0 || job_parse(pkt, &j) < 0) {
-			log_error("malformed job refused");
-			if (fd >= 0)
-				close(fd);
-			continue;
-		}
-		j.msgfd = fd;
-		pid_t pid = fork();
-		if (pid == 0) {
-			signal(SIGCHLD, SIG_DFL);
-			if (j.f[0][0] == 'A')
-				job_alias(&j);
-			else
-				job_local(&j);
-		}
-		if (pid < 0)
-			reply(j.f[1], "451", "4.3.0 cannot fork");
-		close(fd);
+		if (!more && pool_idle())
+			break; /* courierd is gone and every job is answered */
+		size_t cap = 1 + pool_size(), n = 0;
+		int timeout;
+		p = xreallocarray(p, cap, sizeof *p);
+		if (more)
+			p[n++] = (struct pollfd){ sock, POLLIN, 0 };
+		size_t np = pool_pollfds(p + n, cap - n, &timeout);
+		if (poll(p, n + np, timeout) < 0 && errno != EINTR)
+			log_fatal(EX_OSERR, "poll: %s", strerror(errno));
+		if (more && p[0].revents)
+			more = take_job();
+		pool_handle(p + n, np);
 	}
+	free(p);
+	pool_close();
+	return 0;
 }
