@@ -1,6 +1,6 @@
 /* deliver: local delivery of one message to one account (deliver(8)).
  *
- *   deliver [-M] -h HOME -m MAILDIR -s SENDER -r RECIPIENT [-e EXT] [-q QID]
+ *   deliver [-M] -h HOME -m MAILDIR -s SENDER -r RECIPIENT [-e EXT] [-q QID] [-Q QUOTA]
  *   deliver -h / -m /nonexistent [-P COMMAND | -F FILE]... -s SENDER -r ALIAS ...
  *   deliver -W      (a worker for many jobs of one uid: worker.c)
  *
@@ -150,7 +150,8 @@ int deliver_job(struct delivery *d, int maildrop, const struct special *sp)
 int deliver_args_ok(const struct delivery *d)
 {
 	return d->home && d->maildir && d->sender && d->rcpt && d->rcpt[0] && text_ok(d->sender) &&
-	       text_ok(d->rcpt) && text_ok(d->ext) && text_ok(d->qid) && d->home[0] == '/';
+	       text_ok(d->rcpt) && text_ok(d->ext) && text_ok(d->qid) && text_ok(d->quota) &&
+	       d->home[0] == '/';
 }
 
 int main(int argc, char **argv)
@@ -160,6 +161,7 @@ int main(int argc, char **argv)
 	struct special sp = { .n = 0 };
 	d.ext = "";
 	d.qid = "";
+	d.quota = "";
 	log_init("deliver");
 	priv_refuse_root("deliver");
 	signal(SIGPIPE, SIG_IGN);
@@ -167,7 +169,7 @@ int main(int argc, char **argv)
 	umask(077);
 	if (argc == 2 && strcmp(argv[1], "-W") == 0)
 		return deliver_worker();
-	while ((c = getopt(argc, argv, "Mh:m:s:r:e:q:P:F:")) != -1) {
+	while ((c = getopt(argc, argv, "Mh:m:s:r:e:q:Q:P:F:")) != -1) {
 		switch (c) {
 		case 'P': case 'F':
 			if (sp.n == MAX_SPECIAL)
@@ -182,6 +184,7 @@ int main(int argc, char **argv)
 		case 'r': d.rcpt = optarg; break;
 		case 'e': d.ext = optarg; break;
 		case 'q': d.qid = optarg; break;
+		case 'Q': d.quota = optarg; break;
 		default: return usage();
 		}
 	}

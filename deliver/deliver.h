@@ -16,6 +16,7 @@
 
 struct delivery {
 	const char *home, *maildir, *sender, *rcpt, *ext, *qid;
+	const char *quota;  /* the account's Maildir++ quota ("" = none) */
 	int msgfd;          /* the message, seekable */
 	struct buf prefix;  /* Return-Path: and Delivered-To: lines */
 	struct buf answer;  /* text for the status line */

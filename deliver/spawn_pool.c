@@ -264,14 +264,15 @@ static void lookup_done(struct job *j, int r, const struct account *a)
 		buf_set_str(&md, a->maildir);
 	else
 		paths_join(&md, a->home, "Maildir");
-	if (a->uid == 0 || a->home[0] != '/' || !field_ok(a->home) || !field_ok(buf_cstr(&md))) {
+	if (a->uid == 0 || a->home[0] != '/' || !field_ok(a->home) || !field_ok(buf_cstr(&md)) ||
+	    !field_ok(a->quota)) {
 		log_error("job %s: account %s has uid 0, no absolute home or an unusable "
 			  "maildir: refused", j->f[1], j->f[5]);
 		fail_job(j, "451", "4.3.0 refusing delivery to this account (uid 0 or no home)");
 	} else {
-		buf_printf(&pkt, "%s\t%s\t%s\t%s\t%s\t%s\t%s", a->home, buf_cstr(&md),
+		buf_printf(&pkt, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", a->home, buf_cstr(&md),
 			   account_has_option(a, "maildrop") ? "M" : "-", j->f[3], j->f[4], j->f[6],
-			   j->f[2]);
+			   j->f[2], a->quota);
 		dispatch(j, a->uid, a->gid, &pkt);
 	}
 	buf_free(&md);

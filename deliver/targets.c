@@ -5,6 +5,7 @@
 #include "alloc.h"
 #include "file.h"
 #include "maildir.h"
+#include "mdquota.h"
 #include "paths.h"
 
 #include <errno.h>
@@ -83,10 +84,27 @@ int deliver_loop_check(int fd, const char *rcpt, struct buf *reason)
 	return r;
 }
 
+/* The account's Maildir++ quota (maildirquota(7)): over it, the message
+ * waits in the queue (4.2.2) until there is room or its lifetime ends. */
+static int quota_check(struct delivery *d, const char *path, uint64_t size)
+{
+	struct buf err = BUF_INIT;
+	int r = 0;
+	if (d->quota && d->quota[0] && md_quota_check(path, d->quota, size, &err) < 0 &&
+	    errno == EDQUOT)
+		r = fail(d, DELIVER_TEMP, "4.2.2 maildir %s: mailbox over quota", path);
+	buf_free(&err);
+	return r; /* a quota file that cannot be read does not stop the mail */
+}
+
 int deliver_maildir(struct delivery *d, const char *path)
 {
 	struct maildir_delivery md;
 	struct buf name = BUF_INIT;
+	struct stat ms;
+	uint64_t size = fstat(d->msgfd, &ms) == 0 ? (uint64_t)ms.st_size + d->prefix.len : 0;
+	if (quota_check(d, path, size) != 0)
+		return DELIVER_TEMP;
 	if (maildir_deliver_begin(&md, path) < 0)
 		return fail(d, DELIVER_TEMP, "4.2.0 maildir %s: %s", path, strerror(errno));
 	/* from courierd (-q), stdin is the queue file: courierd's acknowledgement
@@ -102,8 +120,11 @@ int deliver_maildir(struct delivery *d, const char *path)
 		return fail(d, DELIVER_TEMP, "4.2.0 maildir %s: %s",
 			    path, strerror(e));
 	}
+	uint64_t written = md.size;
 	if (maildir_deliver_commit(&md, &name) < 0)
 		return fail(d, DELIVER_TEMP, "4.2.0 maildir %s: %s", path, strerror(errno));
+	if (d->quota && d->quota[0])
+		md_quota_add(path, d->quota, (int64_t)written, 1);
 	fail(d, DELIVER_OK, "2.0.0 delivered to maildir %s", buf_cstr(&name));
 	buf_free(&name);
 	return DELIVER_OK;
@@ -214,6 +235,8 @@ static void set_env(struct delivery *d)
 	setenv("RECIPIENT", d->rcpt, 1);
 	setenv("EXT", d->ext, 1);
 	setenv("QUEUEID", d->qid, 1);
+	if (d->quota && d->quota[0]) /* maildrop(1) and deliverquota enforce it */
+		setenv("MAILDIRQUOTA", d->quota, 1);
 	const char *at = strrchr(d->rcpt, '@');
 	setenv("HOST", at ? at + 1 : "", 1);
 }

@@ -5,7 +5,7 @@
  * for further jobs of the same ids (virtual accounts share one uid) until it
  * has been idle a while. A job is one packet with the queue file attached
  * (SCM_RIGHTS):
- *     home TAB maildir TAB M|- TAB sender TAB recipient TAB ext TAB qid
+ *     home TAB maildir TAB M|- TAB sender TAB recipient TAB ext TAB qid TAB quota
  * and the answer one packet: code SP text (250 / 451 / 550). Each job runs in
  * a forked child, exactly as a lone deliver would (stdin the message, the
  * home directory as cwd, output captured), so one job's state or crash never
@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #define WORKER_PKT 8192
-#define WORKER_FIELDS 7
+#define WORKER_FIELDS 8
 
 static int recv_job(char *pkt, size_t cap, int *fd)
 {
@@ -76,6 +76,7 @@ _Noreturn static void job_child(char *f[WORKER_FIELDS], int msgfd, int out)
 		_exit(EX_TEMPFAIL);
 	d.home = f[0], d.maildir = f[1], d.sender = f[3], d.rcpt = f[4], d.ext = f[5];
 	d.qid = f[6];
+	d.quota = f[7];
 	if (!deliver_args_ok(&d)) {
 		printf("4.3.0 deliver: bad job\n");
 		_exit(EX_TEMPFAIL);

@@ -344,6 +344,31 @@ class CourierdTest(TempDirTestCase):
         inst.wait_mail("alice")
         inst.wait_queue_empty()
 
+    def test_maildir_quota_defers_until_there_is_room(self):
+        inst = self.instance(conf="retry_schedule = 1s\nscan_interval = 1s\n")
+        inst.add("alice", "bob")
+        inst.userdb(f"alice@{DOMAIN}", "set", "quota=5000S,10C")
+        inst.userdb("compile")
+        inst.start_authd()
+        inst.start_courierd()
+        inst.submit("bob@example.test", ["alice@example.test"], b"Subject: a\n\n" + b"x\n" * 300)
+        inst.wait_mail("alice")
+        size_file = os.path.join(inst.home("alice"), "Maildir", "maildirsize")
+        with open(size_file) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(lines[0], "5000S,10C")
+        big = inst.submit("bob@example.test", ["alice@example.test"],
+                          b"Subject: b\n\n" + (b"y" * 70 + b"\n") * 60)
+        inst.wait_log(rf"id={big} rcpt=<alice@example.test> route=local .*status=deferred "
+                      r"response=\"451 4\.2\.2 maildir .*mailbox over quota")
+        self.assertEqual(len(inst.maildir("alice")), 1)
+        self.assertFalse(inst.queue_empty())  # kept, not bounced: retried until room
+        for path in inst.maildir("alice"):  # the user makes room
+            os.unlink(path)
+        os.unlink(size_file)
+        inst.wait_mail("alice", timeout=30)
+        inst.wait_queue_empty()
+
     def test_retry_schedule(self):
         inst = self.start(conf="retry_schedule = 1s, 3s\nscan_interval = 1s\n", authd=False)
         qid = inst.submit("x@example.org", ["alice@example.test"], b"Subject: r\n\nx\n")
