@@ -64,7 +64,7 @@ void cmd_ehlo(struct session *s, const char *arg, size_t len)
 	if ((s->tls_ctx || s->tls_offer) && !s->tls)
 		reply(s, "250-STARTTLS");
 	if (auth_allowed(s) && !s->authed)
-		reply(s, "250-AUTH PLAIN LOGIN");
+		reply(s, "250-AUTH %s", auth_mechanisms(s));
 	reply(s, "250 HELP");
 }
 

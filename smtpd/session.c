@@ -61,6 +61,7 @@ void session_end(struct session *s, const char *why)
 	buf_free(&s->me);
 	buf_free(&s->helo);
 	buf_free(&s->auth_user);
+	buf_free(&s->mechs);
 	buf_free(&s->access_msg);
 	smtpd_conf_free(s->conf);
 	smtpd_lists_free();

@@ -80,6 +80,7 @@ struct session {
 	int tls;
 	void *tls_ctx;            /* SSL_CTX *, loaded at the first STARTTLS */
 	int tls_offer;            /* the certificate is there: offer STARTTLS */
+	struct buf mechs;         /* SASL mechanisms from authd, asked at most once */
 	int authed;
 	struct buf auth_user;
 	struct config_list *locals, *rcpthosts;
@@ -122,6 +123,8 @@ void data_done(struct session *s, const char *text, uint64_t size);
 
 /* cmd_ehlo.c: AUTH is offered over TLS, or from loopback when auth_loopback is set. */
 int auth_allowed(const struct session *s);
+/* cmd_auth.c: the SASL mechanisms authd offers for smtp ("PLAIN LOGIN ..."). */
+const char *auth_mechanisms(struct session *s);
 
 /* dispatch.c */
 void dispatch_command(struct session *s, const char *line, size_t len);

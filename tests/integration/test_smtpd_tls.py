@@ -84,7 +84,8 @@ class SmtpdTlsTest(SmtpdCase):
         self.assertEqual(c.cmd("*")[0], 501)
         self.assertEqual(c.cmd("AUTH PLAIN !!!")[0], 501)
         self.assertEqual(c.cmd("AUTH CRAM-MD5")[0], 504)
-        self.assertEqual(c.cmd("AUTH PLAIN " + b64("other\0" + USER + "\0" + PASSWORD))[0], 501)
+        # acting for another identity (authzid) is refused like bad credentials
+        self.assertEqual(c.cmd("AUTH PLAIN " + b64("other\0" + USER + "\0" + PASSWORD))[0], 535)
         self.assertEqual(c.cmd("AUTH PLAIN " + sasl_plain(USER, PASSWORD))[0], 235)
         self.assertEqual(c.cmd("AUTH PLAIN " + sasl_plain(USER, PASSWORD))[0], 503)
         c.close()
@@ -94,6 +95,41 @@ class SmtpdTlsTest(SmtpdCase):
         self.assertEqual(c.cmd(b64(PASSWORD))[0], 235)
         c.close()
         self.assertIn("smtp auth ip=127.0.0.1 user=%s" % USER, self.log())
+        self.assertNotIn(PASSWORD, self.log())
+
+    def test_cram_md5_and_scram_through_authd(self):
+        from test_authd_sasl import ScramClient
+        self.stop_authd()
+        self.config("authd.conf", "mechanisms = PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256\n")
+        self.userdb(USER, "passwd", "-s", "-c", stdin=PASSWORD + "\n")
+        self.userdb("compile")
+        self.start_authd()
+        port = self.start_listener()
+        with smtplib.SMTP("127.0.0.1", port, timeout=20) as s:  # loopback: AUTH in clear
+            s.ehlo("client.example")
+            self.assertEqual(s.esmtp_features["auth"].split(),
+                             ["PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256"])
+            s.user, s.password = USER, PASSWORD
+            self.assertEqual(s.auth("CRAM-MD5", s.auth_cram_md5)[0], 235)
+        c = self.connect(ip="127.0.0.1")
+        self.ehlo(c)
+        cl = ScramClient(USER, PASSWORD)
+        code, lines = c.cmd("AUTH SCRAM-SHA-256 " + base64.b64encode(cl.first()).decode())
+        self.assertEqual(code, 334, lines)
+        code, lines = c.cmd(base64.b64encode(cl.final(base64.b64decode(lines[0]))).decode())
+        self.assertEqual(code, 334, lines)
+        self.assertEqual(base64.b64decode(lines[0]), cl.expect)  # the server knows the keys
+        self.assertEqual(c.cmd("")[0], 235)
+        c.close()
+        c = self.connect(ip="127.0.0.1")
+        self.ehlo(c)
+        cl = ScramClient(USER, PASSWORD + "x")
+        code, lines = c.cmd("AUTH SCRAM-SHA-256 " + base64.b64encode(cl.first()).decode())
+        code, lines = c.cmd(base64.b64encode(cl.final(base64.b64decode(lines[0]))).decode())
+        self.assertEqual(code, 535, lines)
+        self.assertEqual(c.cmd("AUTH SCRAM-SHA-256 !!notbase64")[0], 501)
+        self.assertEqual(c.cmd("AUTH X-UNKNOWN")[0], 504)
+        c.close()
         self.assertNotIn(PASSWORD, self.log())
 
     def test_no_auth_in_clear_from_network(self):
