@@ -136,7 +136,16 @@ class LoadCase(TempDirTestCase):
                     p.wait()
         if self.sb:
             self.sb.stop()
+        logs = [os.path.join(self.tmp, n) for n in os.listdir(self.tmp) if n.endswith(".log")]
+        if self.sb:
+            logs.append(os.path.join(self.root, "var", "log", "estafette.log"))
+        found = []
+        for path in logs:
+            if os.path.exists(path):
+                with open(path, errors="replace") as f:
+                    found += faultlib.sanitizer_errors(f.read())
         super().tearDown()
+        self.assertEqual(found[:20], [])
 
     def sandbox(self):
         self.root = os.path.join(self.tmp, "inst")
