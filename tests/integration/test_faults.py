@@ -9,7 +9,6 @@ import select
 import shutil
 import signal
 import socket
-import threading
 import time
 import unittest
 
