@@ -19,7 +19,7 @@ uint32_t folder_uid_of(const char *path, const char *name, uint32_t *validity)
 	uint32_t next, uid = 0;
 	size_t bl = strcspn(name, ":");
 	int fd = folder_lock(path);
-	folder_scan(path, validity, &next, &d, &n);
+	folder_scan_flags(path, FOLDER_SCAN_PEEK, validity, &next, &d, &n); /* \Recent stays */
 	folder_unlock(fd);
 	for (size_t i = n; i-- > 0 && uid == 0;)
 		if (strncmp(d[i].name, name, bl) == 0 && (d[i].name[bl] == ':' || d[i].name[bl] == 0))

@@ -61,7 +61,7 @@ static uint32_t target_uids(const char *path, struct copied *c, size_t nc)
 	size_t n;
 	uint32_t validity = 0, next;
 	int fd = folder_lock(path);
-	folder_scan(path, &validity, &next, &d, &n);
+	folder_scan_flags(path, FOLDER_SCAN_PEEK, &validity, &next, &d, &n);
 	folder_unlock(fd);
 	if (n > 1)
 		qsort(d, n, sizeof *d, cmp_name);

@@ -54,7 +54,7 @@ void status_reply(struct session *s, const char *name, const char *path, const i
 	for (int i = 0; i < nwant; i++)
 		want_size |= want[i] == 5;
 	int fd = folder_lock(path);
-	folder_scan_info(path, 0, &fi, &d, &n);
+	folder_scan_info(path, FOLDER_SCAN_PEEK, &fi, &d, &n);
 	folder_unlock(fd);
 	folder_info_free(&fi);
 	for (size_t i = 0; i < n; i++) {

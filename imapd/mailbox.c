@@ -95,7 +95,7 @@ struct mailbox *mailbox_open(struct session *s, const char *path, const char *na
 	}
 	struct folder_info fi;
 	dir_times(path, &mb->new_mtime, &mb->cur_mtime); /* before the scan: see later changes */
-	folder_scan_info(path, 0, &fi, &d, &n);
+	folder_scan_info(path, readonly ? FOLDER_SCAN_PEEK : 0, &fi, &d, &n);
 	folder_unlock(fd);
 	take_info(mb, &fi);
 	for (size_t i = 0; i < n; i++)
@@ -272,7 +272,7 @@ int mailbox_sync(struct session *s, int allow_expunge)
 		return -1;
 	dir_times(s->sel->path, &s->sel->new_mtime, &s->sel->cur_mtime);
 	s->sel->rescan = 0;
-	folder_scan_info(s->sel->path, 0, &fi, &d, &n);
+	folder_scan_info(s->sel->path, s->sel->readonly ? FOLDER_SCAN_PEEK : 0, &fi, &d, &n);
 	folder_unlock(fd);
 	if (fi.uidvalidity != s->sel->uidvalidity) {
 		/* the UID list was lost or rebuilt: UIDs the client holds mean nothing */

@@ -1,11 +1,13 @@
 /* uidlist: persistent UIDs of a Maildir folder, in "estafette-uidlist":
- *   E2 <uidvalidity> <uidnext> <highestmodseq> <vanished floor>
+ *   E2 <uidvalidity> <uidnext> <highestmodseq> <vanished floor> <first recent>
  *   <uid> <modseq> <name>    (one line per message, ascending UIDs)
  *   X <uid> <modseq>         (an expunged message, for QRESYNC; bounded)
  * The name is the file's name in cur/ with its flags, so that the next scan
  * sees a flag change made by anyone (a rename) and gives the message the
  * next modseq (CONDSTORE, RFC 7162). The older "E1 <uidvalidity> <uidnext>"
  * list with lines "<uid> <base name>" is still read (modseq 1) and upgraded.
+ * \Recent: UIDs from "first recent" on are not claimed yet; a claiming scan
+ * reports them recent and moves it to uidnext (FOLDER_SCAN_PEEK does not).
  * A scan, under the folder's lock (flock on "estafette-uidlist.lock"), moves
  * new/ to cur/ (a rename race with another session is harmless: whoever loses
  * finds the file in cur/), lists cur/, gives unknown messages the next UIDs
@@ -150,12 +152,19 @@ static int list_parse(struct buf *text, struct folder_info *fi, struct entry **v
 	char *p = text->data, *end = text->data + text->len;
 	unsigned long a, b;
 	unsigned long long h = 1, f = 0;
-	int v2 = text->len > 3 && memcmp(text->data, "E2 ", 3) == 0;
+	unsigned long r = 0;
+	int v2 = text->len > 3 && memcmp(text->data, "E2 ", 3) == 0, got = 0;
 	if (buf_has_nul(text) ||
-	    (v2 ? sscanf(buf_cstr(text), "E2 %lu %lu %llu %llu\n", &a, &b, &h, &f) != 4
+	    (v2 ? (got = sscanf(buf_cstr(text), "E2 %lu %lu %llu %llu %lu\n", &a, &b, &h, &f,
+				&r)) < 4
 		: sscanf(buf_cstr(text), "E1 %lu %lu\n", &a, &b) != 2) ||
 	    a == 0 || b == 0 || a > UINT32_MAX || b >= UINT32_MAX || h == 0 || f > h)
 		return -1;
+	if (!v2 || got == 4)
+		r = b; /* lists before \Recent was kept: nothing is unclaimed */
+	if (r == 0 || r > b)
+		return -1;
+	fi->first_recent = (uint32_t)r;
 	fi->uidvalidity = (uint32_t)a;
 	fi->uidnext = (uint32_t)b;
 	fi->highestmodseq = h;
@@ -360,9 +369,9 @@ static void list_write(const char *path, const struct folder_info *fi, const str
 		       size_t n)
 {
 	struct buf text = BUF_INIT, p = BUF_INIT;
-	buf_printf(&text, "E2 %lu %lu %llu %llu\n", (unsigned long)fi->uidvalidity,
+	buf_printf(&text, "E2 %lu %lu %llu %llu %lu\n", (unsigned long)fi->uidvalidity,
 		   (unsigned long)fi->uidnext, (unsigned long long)fi->highestmodseq,
-		   (unsigned long long)fi->vanished_floor);
+		   (unsigned long long)fi->vanished_floor, (unsigned long)fi->first_recent);
 	for (size_t i = 0; i < n; i++) {
 		buf_printf(&text, "%lu %llu ", (unsigned long)v[i].uid,
 			   (unsigned long long)v[i].modseq);
@@ -456,6 +465,7 @@ static int list_load(const char *path, struct buf *text, struct folder_info *fi,
 		fi->nvanished = 0;
 		fi->highestmodseq = 1;
 		fi->vanished_floor = 0;
+		fi->first_recent = 1; /* a new list: every message is new to IMAP */
 		dirty = 1;
 		if (have || import_foreign(path, text, &fi->uidvalidity, &fi->uidnext, v, n,
 					   cap) < 0) {
@@ -539,6 +549,14 @@ int folder_scan_info(const char *path, unsigned flags, struct folder_info *fi,
 	if (nd > 1)
 		qsort(disk, nd, sizeof *disk, cmp_uid);
 	dirty |= bump_modseqs(disk, nd, fi);
+	/* \Recent: unclaimed UIDs, and what this scan moved from new/ (pop3d's
+	 * KEEP_NEW scans number messages in place and claim the others). */
+	for (size_t i = 0; !keep && i < nd; i++)
+		disk[i].recent |= disk[i].uid >= fi->first_recent;
+	if (!(flags & FOLDER_SCAN_PEEK) && fi->first_recent != fi->uidnext) {
+		fi->first_recent = fi->uidnext;
+		dirty = 1;
+	}
 	vanished_trim(fi);
 	if (dirty)
 		list_write(path, fi, disk, nd);

@@ -28,6 +28,7 @@ struct uid_modseq {
 struct folder_info {
 	uint32_t uidvalidity, uidnext;
 	uint64_t highestmodseq, vanished_floor;
+	uint32_t first_recent;       /* the lowest UID no session claimed as \Recent */
 	struct uid_modseq *vanished; /* ascending UIDs */
 	size_t nvanished;
 };
@@ -44,6 +45,11 @@ int folder_scan(const char *path, uint32_t *uidvalidity, uint32_t *uidnext,
  * their UIDs and reports them recent). Then name is the file's name in new/ or
  * cur/, and recent says it is in new/. */
 #define FOLDER_SCAN_KEEP_NEW 1u
+/* FOLDER_SCAN_PEEK: \Recent is not claimed (EXAMINE, STATUS, the scans of
+ * APPEND and COPY): recent says the message is still unclaimed. Without it
+ * (and without KEEP_NEW) a scan claims: recent says the message was unclaimed
+ * and no later scan reports it recent again (RFC 3501 \Recent: one session). */
+#define FOLDER_SCAN_PEEK 2u
 int folder_scan_flags(const char *path, unsigned flags, uint32_t *uidvalidity,
 		      uint32_t *uidnext, struct disk_msg **out, size_t *count);
 void disk_msgs_free(struct disk_msg *d, size_t count);

@@ -348,7 +348,7 @@ TEST(uidlist_e1_upgraded_and_bad_e2)
 	disk_msgs_free(d, n);
 	folder_info_free(&fi);
 	CHECK_INT(file_read(buf_cstr(&p), &text, 4096), 0);
-	CHECK_BUF(text, "E2 42 9 1 0\n5 1 1.a.host:2,S\n");
+	CHECK_BUF(text, "E2 42 9 1 0 9\n5 1 1.a.host:2,S\n");
 	/* damaged E2 lists are rebuilt with a new UIDVALIDITY */
 	const char *bad[] = { "E2 42 9 0 0\n", "E2 42 9 5 7\n", "E2 42 9 5 0\n5 1.a.host:2,S\n",
 			      "E2 42 9 5 0\nX 12 3\n", "E2 42 9 5 0\nX 3 9\n", "E2 42 9 5\n",

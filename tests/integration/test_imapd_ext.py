@@ -411,7 +411,7 @@ class ExtTest(TempDirTestCase):
         self.assertEqual(self.modseqs(out), {4: 1, 7: 1})
         with open(os.path.join(self.maildir, "estafette-uidlist")) as f:
             text = f.read()
-        self.assertTrue(text.startswith("E2 777 10 1 0\n"), text)
+        self.assertTrue(text.startswith("E2 777 10 1 0 10\n"), text)
         self.assertIn("7 1 %s:2,S\n" % n2, text)
 
     # --- fixes from imaptest's scripted tests ------------------------------------
@@ -445,3 +445,23 @@ class ExtTest(TempDirTestCase):
         r.send(b"abc" + b"x" * 70000 + b"\r\n")
         self.assertIn(b"k BAD Line too long", r.until_tag(b"k"))
         self.assertIn(b"l OK", r.cmd(b"l", b"NOOP"))
+
+    def test_recent_claimed_by_one_selecting_session(self):
+        r = self.raw()
+        r.cmd(b"a", b"CREATE INBOX.box2")
+        for t in (b"b", b"c"):
+            r.send(t + b" APPEND INBOX {6+}\r\nx: y\r\n\r\n")
+            self.assertIn(t + b" OK", r.until_tag(t))
+        self.assertIn(b"* 2 RECENT", r.cmd(b"d", b"EXAMINE INBOX"))
+        self.assertIn(b"RECENT 2)", r.cmd(b"e", b"STATUS INBOX (RECENT)"))
+        out = r.cmd(b"f", b"SELECT INBOX")
+        self.assertIn(b"* 2 RECENT", out)
+        self.assertIn(b"* 2 SEARCH 1 2\r\n".replace(b"* 2 ", b"* "), r.cmd(b"g", b"SEARCH RECENT"))
+        r2 = self.raw()
+        self.assertIn(b"* 0 RECENT", r2.cmd(b"h", b"SELECT INBOX"))
+        self.assertIn(b"* 0 RECENT", r2.cmd(b"i", b"SELECT INBOX.box2"))
+        r.cmd(b"j", b"COPY 1:2 INBOX.box2")
+        out = r2.cmd(b"k", b"NOOP")
+        self.assertIn(b"* 2 EXISTS", out)
+        self.assertIn(b"* 2 RECENT", out)
+        self.assertIn(b"\\Recent", r2.cmd(b"l", b"FETCH 1 FLAGS"))
