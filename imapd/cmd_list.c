@@ -286,6 +286,27 @@ static int matches(const struct list_req *r, const char *name)
 	return 0;
 }
 
+/* RFC 5258 3.5: CHILDINFO only for a subscribed descendant that the
+ * patterns do not list by itself. */
+static int unlisted_child(const struct list_req *r, const struct names *subs, const char *name)
+{
+	struct buf pre = BUF_INIT;
+	buf_printf(&pre, "%s.", name);
+	size_t lo = 0, hi = subs->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(subs->v[mid], buf_cstr(&pre)) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	int found = 0;
+	for (; !found && lo < subs->n && strncmp(subs->v[lo], pre.data, pre.len) == 0; lo++)
+		found = !matches(r, subs->v[lo]);
+	buf_free(&pre);
+	return found;
+}
+
 static void list_one(struct session *s, const struct list_req *r, const struct names *all,
 		     const struct names *implied, const struct names *subs, const char *name)
 {
@@ -293,7 +314,7 @@ static void list_one(struct session *s, const struct list_req *r, const struct n
 	int noselect = !exists && names_has(implied, name);
 	int childinfo = 0;
 	if ((r->sel & SEL_SUBSCRIBED) && !sub) {
-		if (!(r->sel & SEL_RECURSIVE) || !has_children(subs, name))
+		if (!(r->sel & SEL_RECURSIVE) || !unlisted_child(r, subs, name))
 			return;
 		childinfo = 1;
 	}
@@ -383,27 +404,33 @@ void cmd_list(struct session *s, struct parser *ps)
 		buf_free(&r.patterns[i]);
 }
 
+/* LSUB: the subscribed names matching; with '%' also the unsubscribed
+ * parents of subscribed names that match, as \Noselect (RFC 3501 6.3.9). */
 void cmd_lsub(struct session *s, struct parser *ps)
 {
-	struct buf pattern = BUF_INIT, text = BUF_INIT, p = BUF_INIT;
+	struct buf pattern = BUF_INIT;
+	struct names subs, implied;
 	if (list_args(s, ps, &pattern) < 0)
 		goto done;
-	buf_printf(&p, "%s/%s", s->maildir, SUBSCRIBED);
-	if (file_read(buf_cstr(&p), &text, 1024 * 1024) < 0 || buf_has_nul(&text))
-		buf_reset(&text);
-	char *save = NULL;
-	for (char *l = text.len ? strtok_r(text.data, "\n", &save) : NULL; l != NULL;
-	     l = strtok_r(NULL, "\n", &save)) {
-		if (!folder_match(buf_cstr(&pattern), l))
+	subs_all(s, &subs);
+	names_implied(&subs, &implied);
+	for (size_t i = 0; i < subs.n; i++) {
+		if (!folder_match(buf_cstr(&pattern), subs.v[i]))
 			continue;
 		out_str(s, "* LSUB () \".\" ");
-		out_mailbox(s, l);
+		out_mailbox(s, subs.v[i]);
 		out_str(s, "\r\n");
 	}
+	for (size_t i = 0; strchr(buf_cstr(&pattern), '%') && i < implied.n; i++) {
+		if (!folder_match(buf_cstr(&pattern), implied.v[i]))
+			continue;
+		out_str(s, "* LSUB (\\Noselect) \".\" ");
+		out_mailbox(s, implied.v[i]);
+		out_str(s, "\r\n");
+	}
+	names_free(&implied);
+	names_free(&subs);
 	out_done(s, "OK", "LSUB completed");
 done:
 	buf_free(&pattern);
-	buf_free(&text);
-	buf_free(&p);
 }
-

@@ -465,3 +465,28 @@ class ExtTest(TempDirTestCase):
         self.assertIn(b"* 2 EXISTS", out)
         self.assertIn(b"* 2 RECENT", out)
         self.assertIn(b"\\Recent", r2.cmd(b"l", b"FETCH 1 FLAGS"))
+
+    def test_lsub_percent_gives_noselect_parents(self):
+        r = self.raw()
+        for n in (b"INBOX.a", b"INBOX.a.b", b"INBOX.a.b.c", b"INBOX.x"):
+            r.cmd(b"c", b"CREATE " + n)
+        r.cmd(b"d", b"SUBSCRIBE INBOX.a.b.c")
+        r.cmd(b"e", b"SUBSCRIBE INBOX.x")
+        out = r.cmd(b"f", b'LSUB "" "INBOX.%"')
+        self.assertIn(b'* LSUB (\\Noselect) "." INBOX.a\r\n', out)
+        self.assertIn(b'* LSUB () "." INBOX.x\r\n', out)
+        self.assertNotIn(b"INBOX.a.b", out)
+        out = r.cmd(b"g", b'LSUB "" "INBOX.*"')
+        self.assertIn(b'* LSUB () "." INBOX.a.b.c\r\n', out)
+        self.assertNotIn(b"Noselect", out)
+
+    def test_childinfo_only_for_unlisted_children(self):
+        r = self.raw()
+        for n in (b"INBOX.t2", b"INBOX.t2.t1"):
+            r.cmd(b"c", b"CREATE " + n)
+        r.cmd(b"d", b"SUBSCRIBE INBOX.t2.t1")
+        out = r.cmd(b"e", b'LIST (SUBSCRIBED RECURSIVEMATCH) "" (INBOX.t2 INBOX.t2.t1)')
+        self.assertNotIn(b"CHILDINFO", out)
+        self.assertIn(b'INBOX.t2.t1\r\n', out)
+        out = r.cmd(b"f", b'LIST (SUBSCRIBED RECURSIVEMATCH) "" INBOX.t2')
+        self.assertIn(b'INBOX.t2 ("CHILDINFO" ("SUBSCRIBED"))', out)
