@@ -6,6 +6,7 @@
  * when the mail stage must not or cannot have the socket itself. */
 #define _GNU_SOURCE
 #include "login.h"
+#include "sasl.h"
 #include "config.h"
 #include "file.h"
 #include "log.h"
@@ -124,6 +125,43 @@ int login_auth(struct login *l, const char *user, const char *pass, size_t pass_
 	if (rc == AUTHCLIENT_NO)
 		l->failures++;
 	return rc;
+}
+
+void login_mechanisms(struct login *l, struct buf *out)
+{
+	if (sasl_mechanisms(NULL, l->service, out) != SASL_OK || out->len == 0)
+		buf_set_str(out, "PLAIN LOGIN");
+}
+
+int login_sasl(struct login *l, const char *mech, const char *initial, struct account *acct,
+	       struct buf *reason)
+{
+	struct buf chal = BUF_INIT, line = BUF_INIT;
+	struct sasl *x = sasl_new(NULL, l->service, l->ip);
+	int r = sasl_begin(x, mech, initial, &chal, acct, reason);
+	while (r == SASL_CONTINUE) {
+		io_write(l->io, "+ ", 2);
+		io_write(l->io, chal.data ? chal.data : "", chal.len);
+		io_write(l->io, "\r\n", 2);
+		if (io_flush(l->io) != IO_OK || io_read_line(l->io, &line) != IO_OK) {
+			r = -1;
+			break;
+		}
+		r = sasl_continue(x, line.data ? line.data : "", line.len, &chal, acct, reason);
+		login_wipe(&line);
+	}
+	sasl_free(x);
+	login_wipe(&line);
+	buf_free(&chal);
+	if (r == SASL_OK && (acct->ticket == NULL || acct->ticket[0] == '\0')) {
+		if (reason)
+			buf_set_str(reason, "authd issued no ticket (is authd.key readable?)");
+		account_free(acct);
+		r = SASL_TEMPFAIL;
+	}
+	if (r == SASL_NO)
+		l->failures++;
+	return r;
 }
 
 void login_ticket_env(const char *service, const struct account *acct, struct buf *out)

@@ -63,6 +63,20 @@ int login_plain_split(const void *msg, size_t len, struct buf *user, struct buf 
 int login_auth(struct login *l, const char *user, const char *pass, size_t pass_len,
 	       struct account *acct, struct buf *reason);
 
+/* The SASL mechanisms authd offers for l->service, space-separated
+ * (PLAIN LOGIN when authd cannot be asked). */
+void login_mechanisms(struct login *l, struct buf *out);
+
+/* A SASL exchange (lib/sasl, relayed to authd) with the client on l->io:
+ * "+ <base64>" before each of the client's lines, as IMAP (RFC 3501 6.2.2)
+ * and POP3 (RFC 5034) both frame it. initial: the client's initial response
+ * (base64 or "="), or NULL. Returns a SASL_* result (SASL_OK with acct and
+ * its login ticket; a missing ticket is SASL_TEMPFAIL), or -1 when the
+ * client went away or sent an overlong line (the caller ends the session).
+ * Counts SASL_NO in l->failures; client lines are wiped after use. */
+int login_sasl(struct login *l, const char *mech, const char *initial, struct account *acct,
+	       struct buf *reason);
+
 /* Hand the client to the mail stage: never returns on success; -1 with *err
  * otherwise (the caller then answers a temporary failure and exits).
  * state (may be NULL) becomes ESTAFETTE_LOGIN_STATE, fail_reply (may be NULL)

@@ -8,15 +8,16 @@
  * auth-exec (lib/login, auth-exec(8)), which answers the PASS/AUTH.
  * Trusts: its configuration (pop3d.conf) and authd; nothing the client sends.
  * It never runs as root and never touches a maildrop. */
-#include "base64.h"
 #include "config.h"
 #include "log.h"
 #include "login.h"
 #include "paths.h"
 #include "pop3.h"
 #include "priv.h"
+#include "sasl.h"
 #include "utf8.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
@@ -33,9 +34,17 @@ struct state {
 	struct login l;
 	struct buf user;   /* from USER */
 	struct buf out;
-	int plaintext_ok;  /* USER/PASS and PLAIN allowed without TLS */
+	int plaintext_ok;  /* USER/PASS and SASL allowed without TLS */
 	int quit;
+	struct buf mechs;  /* SASL mechanisms from authd, asked at most once */
 };
+
+static const char *mechanisms(struct state *s)
+{
+	if (!s->mechs.len)
+		login_mechanisms(&s->l, &s->mechs);
+	return buf_cstr(&s->mechs);
+}
 
 static void reply(struct state *s, const char *text)
 {
@@ -58,25 +67,20 @@ static int may_login(struct state *s)
 	return 0;
 }
 
-/* Authenticate and, on success, become the mail stage (does not return). */
-static void try_login(struct state *s, const char *user, const struct buf *pass)
+/* After authd's answer: on success become the mail stage (does not return). */
+static void login_result(struct state *s, int ok, int tempfail, struct account *acct,
+			 const struct buf *reason)
 {
-	struct account acct = ACCOUNT_INIT;
-	struct buf reason = BUF_INIT, err = BUF_INIT;
-	int rc = AUTHCLIENT_NO;
-	if (strlen(user) == 0 || strlen(user) > LOGIN_MAX_USER || !utf8_valid(user, strlen(user)))
-		s->l.failures++;
-	else
-		rc = login_auth(&s->l, user, pass->data ? pass->data : "", pass->len, &acct, &reason);
-	if (rc == AUTHCLIENT_OK) {
-		log_info("login user=%s ip=%s", acct.address, s->l.ip);
-		login_exec(&s->l, &acct, login_tls_active(&s->l) ? "tls=1" : "tls=0",
+	struct buf err = BUF_INIT;
+	if (ok) {
+		log_info("login user=%s ip=%s", acct->address, s->l.ip);
+		login_exec(&s->l, acct, login_tls_active(&s->l) ? "tls=1" : "tls=0",
 			   "-ERR [SYS/TEMP] cannot start the mail session", &err);
-		log_error("user=%s: %s", acct.address, buf_cstr(&err));
+		log_error("user=%s: %s", acct->address, buf_cstr(&err));
 		reply(s, "-ERR [SYS/TEMP] cannot start the mail session");
 		s->quit = 1;
-	} else if (rc == AUTHCLIENT_TEMPFAIL) {
-		log_warn("auth tempfail ip=%s: %s", s->l.ip, buf_cstr(&reason));
+	} else if (tempfail) {
+		log_warn("auth tempfail ip=%s: %s", s->l.ip, reason->data ? reason->data : "");
 		reply(s, "-ERR [SYS/TEMP] authentication service unavailable, try later");
 	} else {
 		log_info("auth failed ip=%s", s->l.ip);
@@ -86,9 +90,21 @@ static void try_login(struct state *s, const char *user, const struct buf *pass)
 			s->quit = 1;
 		}
 	}
+	buf_free(&err);
+}
+
+static void try_login(struct state *s, const char *user, const struct buf *pass)
+{
+	struct account acct = ACCOUNT_INIT;
+	struct buf reason = BUF_INIT;
+	int rc = AUTHCLIENT_NO;
+	if (strlen(user) == 0 || strlen(user) > LOGIN_MAX_USER || !utf8_valid(user, strlen(user)))
+		s->l.failures++;
+	else
+		rc = login_auth(&s->l, user, pass->data ? pass->data : "", pass->len, &acct, &reason);
+	login_result(s, rc == AUTHCLIENT_OK, rc == AUTHCLIENT_TEMPFAIL, &acct, &reason);
 	account_free(&acct);
 	buf_free(&reason);
-	buf_free(&err);
 }
 
 static void cmd_user(struct state *s, const struct pop3_cmd *c)
@@ -124,46 +140,53 @@ static void cmd_pass(struct state *s, const struct pop3_cmd *c)
 	buf_free(&user);
 }
 
-/* AUTH PLAIN [initial-response]; AUTH alone lists the mechanisms. */
+/* AUTH mechanism [initial-response] (RFC 5034), any mechanism authd offers,
+ * the exchange relayed by lib/login; AUTH alone lists the mechanisms. */
 static void cmd_auth(struct state *s, const struct pop3_cmd *c)
 {
 	if (c->arglen == 0) {
-		reply(s, "+OK\r\nPLAIN\r\n.");
+		reply(s, "+OK");
+		for (const char *m = mechanisms(s); *m;) {
+			size_t n = strcspn(m, " ");
+			buf_append(&s->out, m, n);
+			buf_append_str(&s->out, "\r\n");
+			m += n + (m[n] == ' ');
+		}
+		reply(s, ".");
 		return;
 	}
 	const char *sp = memchr(c->arg, ' ', c->arglen);
 	size_t ml = sp ? (size_t)(sp - c->arg) : c->arglen;
-	if (ml != 5 || strncasecmp(c->arg, "PLAIN", 5) != 0) {
+	char mech[21];
+	if (ml == 0 || ml >= sizeof mech) {
 		reply(s, "-ERR unsupported mechanism");
 		return;
 	}
-	if (!may_login(s))
+	for (size_t i = 0; i < ml; i++)
+		mech[i] = (char)toupper((unsigned char)c->arg[i]);
+	mech[ml] = '\0';
+	if (!sasl_mechanism_listed(mechanisms(s), mech)) {
+		reply(s, "-ERR unsupported mechanism");
 		return;
-	struct buf resp = BUF_INIT, raw = BUF_INIT, user = BUF_INIT, pass = BUF_INIT;
-	if (sp) {
-		buf_set(&resp, sp + 1, c->arglen - ml - 1);
-	} else {
-		reply(s, "+ ");
-		if (send_out(s) < 0 || io_read_line(s->l.io, &resp) != IO_OK) {
-			s->quit = 1;
-			goto out;
-		}
 	}
-	if (buf_eq_str(&resp, "*")) {
+	if (!may_login(s) || send_out(s) < 0)
+		return;
+	struct buf init = BUF_INIT, reason = BUF_INIT;
+	struct account acct = ACCOUNT_INIT;
+	if (sp)
+		buf_set(&init, sp + 1, c->arglen - ml - 1);
+	int r = login_sasl(&s->l, mech, sp ? buf_cstr(&init) : NULL, &acct, &reason);
+	login_wipe(&init);
+	if (r < 0)
+		s->quit = 1;
+	else if (r == SASL_CANCEL)
 		reply(s, "-ERR authentication cancelled");
-	} else if ((!buf_eq_str(&resp, "=") &&
-		    base64_decode_strict(&raw, buf_cstr(&resp), resp.len, NULL) < 0) ||
-		   login_plain_split(raw.data ? raw.data : "", raw.len, &user, &pass) < 0) {
-		s->l.failures++;
-		reply(s, "-ERR [AUTH] malformed PLAIN response");
-	} else {
-		try_login(s, buf_cstr(&user), &pass);
-	}
-out:
-	login_wipe(&resp);
-	login_wipe(&raw);
-	login_wipe(&pass);
-	buf_free(&user);
+	else if (r == SASL_BAD)
+		reply(s, "-ERR [AUTH] malformed authentication data");
+	else
+		login_result(s, r == SASL_OK, r != SASL_OK && r != SASL_NO, &acct, &reason);
+	account_free(&acct);
+	buf_free(&reason);
 }
 
 static void cmd_stls(struct state *s, const struct pop3_cmd *c)
@@ -191,7 +214,7 @@ static void cmd_capa(struct state *s, const struct pop3_cmd *c)
 	unsigned f = POP3_CAPA_LOGIN;
 	if (s->l.tls && !login_tls_active(&s->l))
 		f |= POP3_CAPA_STLS;
-	pop3_capa(&s->out, f);
+	pop3_capa(&s->out, f, (f & POP3_CAPA_LOGIN) ? mechanisms(s) : NULL);
 }
 
 static void cmd_utf8(struct state *s, const struct pop3_cmd *c)
@@ -264,6 +287,7 @@ static void serve(struct state *s)
 	if (s->out.len)
 		send_out(s);
 	login_wipe(&line);
+	buf_free(&s->mechs);
 }
 
 static void read_settings(struct state *s, struct buf *cert, struct buf *key)

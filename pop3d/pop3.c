@@ -57,12 +57,12 @@ int pop3_numbers(const char *s, size_t len, uint64_t *a, uint64_t *b)
 	return 2;
 }
 
-void pop3_capa(struct buf *out, unsigned flags)
+void pop3_capa(struct buf *out, unsigned flags, const char *mechs)
 {
 	buf_append_str(out, "+OK capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\n"
 			    "AUTH-RESP-CODE\r\nPIPELINING\r\nEXPIRE NEVER\r\nLOGIN-DELAY 0\r\n");
 	if (flags & POP3_CAPA_LOGIN)
-		buf_append_str(out, "USER\r\nSASL PLAIN\r\nUTF8 USER\r\n");
+		buf_printf(out, "USER\r\nSASL %s\r\nUTF8 USER\r\n", mechs ? mechs : "PLAIN");
 	else
 		buf_append_str(out, "UTF8\r\n");
 	if (flags & POP3_CAPA_STLS)

@@ -35,7 +35,8 @@ int pop3_numbers(const char *s, size_t len, uint64_t *a, uint64_t *b);
 #define POP3_CAPA_LOGIN 1 /* AUTHORIZATION state: USER, SASL */
 #define POP3_CAPA_STLS  2 /* offer STLS */
 /* The CAPA reply (with "+OK" and the final "."), CRLF-terminated lines. */
-void pop3_capa(struct buf *out, unsigned flags);
+/* mechs: the SASL mechanisms for POP3_CAPA_LOGIN (NULL: PLAIN). */
+void pop3_capa(struct buf *out, unsigned flags, const char *mechs);
 
 /* Stored message -> wire: bare LF becomes CRLF, a '.' starting a line is
  * doubled; for TOP, only the header, the blank line and `lines` body lines. */

@@ -65,13 +65,13 @@ TEST(pop3_numbers_strict_and_saturating)
 TEST(pop3_capa_lists)
 {
 	struct buf b = BUF_INIT;
-	pop3_capa(&b, POP3_CAPA_LOGIN | POP3_CAPA_STLS);
+	pop3_capa(&b, POP3_CAPA_LOGIN | POP3_CAPA_STLS, "PLAIN LOGIN");
 	CHECK(strncmp(buf_cstr(&b), "+OK", 3) == 0);
 	CHECK(strstr(buf_cstr(&b), "\r\nSTLS\r\n") != NULL);
-	CHECK(strstr(buf_cstr(&b), "\r\nSASL PLAIN\r\n") != NULL);
+	CHECK(strstr(buf_cstr(&b), "\r\nSASL PLAIN LOGIN\r\n") != NULL);
 	CHECK(strstr(buf_cstr(&b), "\r\n.\r\n") == b.data + b.len - 5);
 	buf_reset(&b);
-	pop3_capa(&b, 0);
+	pop3_capa(&b, 0, NULL);
 	CHECK(strstr(buf_cstr(&b), "USER") == NULL);
 	CHECK(strstr(buf_cstr(&b), "STLS") == NULL);
 	buf_free(&b);

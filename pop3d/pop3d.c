@@ -193,7 +193,7 @@ static void cmd_quit(struct session *s, const struct pop3_cmd *c)
 static void cmd_list(struct session *s, const struct pop3_cmd *c) { cmd_list_uidl(s, c, 0); }
 static void cmd_uidl(struct session *s, const struct pop3_cmd *c) { cmd_list_uidl(s, c, 1); }
 static void cmd_noop(struct session *s, const struct pop3_cmd *c) { reply(s, "+OK"); }
-static void cmd_capa(struct session *s, const struct pop3_cmd *c) { pop3_capa(&s->out, 0); }
+static void cmd_capa(struct session *s, const struct pop3_cmd *c) { pop3_capa(&s->out, 0, NULL); }
 static void cmd_utf8(struct session *s, const struct pop3_cmd *c)
 {
 	reply(s, "-ERR UTF8 is only valid before login; messages are sent as they are");

@@ -2,6 +2,7 @@
 loopback, accounts made with userdb(8), mail written into the Maildir tmp -> new, spoken
 to with poplib and raw sockets (pop3d(8), auth-exec(8))."""
 
+import base64
 import hashlib
 import hmac
 import imaplib
@@ -218,7 +219,7 @@ class Pop3Test(Pop3Instance):
         for c in ("TOP", "UIDL", "USER", "SASL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING",
                   "UTF8", "IMPLEMENTATION", "EXPIRE", "LOGIN-DELAY"):
             self.assertIn(c, caps)
-        self.assertEqual(caps["SASL"], ["PLAIN"])
+        self.assertEqual(caps["SASL"], ["PLAIN", "LOGIN"])  # authd's default mechanisms
         self.assertEqual(caps["EXPIRE"], ["NEVER"])
         self.assertEqual(caps["LOGIN-DELAY"], ["0"])
         self.assertEqual(caps["UTF8"], ["USER"])
@@ -498,7 +499,9 @@ class Pop3Test(Pop3Instance):
         s, f = self.raw()
         s.sendall(b"AUTH\r\n")
         self.assertEqual(f.readline(), b"+OK\r\n")
-        self.assertEqual(self.read_multi(f), [b"PLAIN\r\n"])
+        self.assertEqual(self.read_multi(f), [b"PLAIN\r\n", b"LOGIN\r\n"])
+        s.sendall(b"AUTH CRAM-MD5\r\n")  # not enabled in authd
+        self.assertTrue(f.readline().startswith(b"-ERR"))
         s.sendall(b"AUTH PLAIN\r\n")
         self.assertEqual(f.readline(), b"+ \r\n")
         s.sendall(b"*\r\n")
@@ -512,6 +515,27 @@ class Pop3Test(Pop3Instance):
         s.sendall(b"STAT\r\n")
         self.assertTrue(f.readline().startswith(b"+OK 1 "))
         s.close()
+
+    def test_auth_login(self):
+        self.deliver(b"Subject: x\n\ny\n")
+        s, f = self.raw()
+        b64 = lambda t: base64.b64encode(t.encode())  # noqa: E731
+        s.sendall(b"AUTH LOGIN\r\n")
+        self.assertEqual(f.readline(), b"+ VXNlcm5hbWU6\r\n")
+        s.sendall(b64("joe@example.test") + b"\r\n")
+        self.assertEqual(f.readline(), b"+ UGFzc3dvcmQ6\r\n")
+        s.sendall(b64("wrong") + b"\r\n")
+        self.assertTrue(f.readline().startswith(b"-ERR [AUTH]"))
+        s.sendall(b"AUTH LOGIN " + b64("joe@example.test") + b"\r\n")
+        self.assertEqual(f.readline(), b"+ UGFzc3dvcmQ6\r\n")
+        s.sendall(b"!not base64\r\n")
+        self.assertTrue(f.readline().startswith(b"-ERR"))
+        s.sendall(b"AUTH LOGIN " + b64("joe@example.test") + b"\r\n")
+        self.assertEqual(f.readline(), b"+ UGFzc3dvcmQ6\r\n")
+        s.sendall(b64(PASSWORD) + b"\r\n")
+        self.assertTrue(f.readline().startswith(b"+OK maildrop has 1"), self.logtext())
+        s.close()
+        self.assertNotIn(PASSWORD, self.logtext())
 
     def test_utf8(self):
         """RFC 6856: UTF8 before login, UTF-8 user names; invalid UTF-8 refused;
