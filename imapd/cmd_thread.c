@@ -171,10 +171,11 @@ static void add_message(struct tree *t, struct mailbox *mb, int item, struct buf
 			link_cont(t, prev, r);
 		prev = r;
 	}
+	/* RFC 5256 1.B: a parent k had is dropped first; the new one is refused
+	 * if it would make a loop (k then starts a thread) */
+	unlink_cont(t, k);
 	if (prev >= 0 && prev != k)
 		link_cont(t, prev, k);
-	else
-		unlink_cont(t, k);
 	for (int i = 0; i < THREAD_MAX_REFS; i++)
 		buf_free(&ids[i]);
 	buf_free(&v);

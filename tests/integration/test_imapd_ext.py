@@ -490,3 +490,14 @@ class ExtTest(TempDirTestCase):
         self.assertIn(b'INBOX.t2.t1\r\n', out)
         out = r.cmd(b"f", b'LIST (SUBSCRIBED RECURSIVEMATCH) "" INBOX.t2')
         self.assertIn(b'INBOX.t2 ("CHILDINFO" ("SUBSCRIBED"))', out)
+
+    def test_thread_references_breaks_old_parent(self):
+        self.deliver(b"Message-ID: <a@b>\nSubject: first\nDate: Sun, 22 Nov 2026 01:00:00 +0000\n\nx\n")
+        self.deliver(b"Message-ID: <b@b>\nReferences: <a@b> <c@b>\nSubject: second\n"
+                     b"Date: Sun, 22 Nov 2026 02:00:00 +0000\n\nx\n")
+        self.deliver(b"Message-ID: <c@b>\nReferences: <b@b>\nSubject: third\n"
+                     b"Date: Sun, 22 Nov 2026 03:00:00 +0000\n\nx\n")
+        r = self.raw()
+        r.cmd(b"a", b"SELECT INBOX")
+        out = r.cmd(b"b", b"THREAD REFERENCES US-ASCII ALL")
+        self.assertIn(b"* THREAD (3 2)(1)\r\n", out.replace(b"(1)(3 2)", b"(3 2)(1)"))
