@@ -59,8 +59,8 @@ static int deliver(const char *path, const struct mdflags *f, time_t t, int have
 	return maildir_deliver_commit(&d, name);
 }
 
-/* The message literal, or UTF8 (~{n}...) once UTF8=ACCEPT is enabled
- * (RFC 6855 4), up to the end of the command. */
+/* The message literal (or a BINARY literal8, ~{n}), or UTF8 (~{n}...) once
+ * UTF8=ACCEPT is enabled (RFC 6855 4), up to the end of the command. */
 static int append_message(struct session *s, struct parser *ps, struct buf *msg)
 {
 	int utf8 = 0;
@@ -73,6 +73,8 @@ static int append_message(struct session *s, struct parser *ps, struct buf *msg)
 		utf8 = 1;
 		if (p_char(ps, '~') < 0)
 			return -1;
+	} else if (p_peek(ps, '~')) {
+		ps->p++; /* BINARY (RFC 3516): a literal8, stored as it is */
 	}
 	if (!p_peek(ps, '{') || p_string(ps, msg) < 0 || (utf8 && p_char(ps, ')') < 0))
 		return -1;

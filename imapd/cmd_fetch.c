@@ -368,10 +368,10 @@ static int out_binary(struct session *s, const struct att *a, struct msgdata *md
 	out_fmt(s, "BINARY%s%s", size ? ".SIZE" : "", buf_cstr((struct buf *)&a->echo));
 	if (a->partial)
 		out_fmt(s, "<%llu>", (unsigned long long)a->start);
-	if (part > 0 && (rc = binary_decode(&md->mime, part, &dec)) < 0)
-		buf_reset(&dec);
-	else if (part == 0)
+	if (part >= 0 && a->nparts == 0) /* BINARY[]: the whole message */
 		buf_set(&dec, md->mime.data, md->mime.len);
+	else if (part >= 0 && (rc = binary_decode(&md->mime, part, &dec)) < 0)
+		buf_reset(&dec);
 	if (size) {
 		out_fmt(s, " %zu", part >= 0 ? dec.len : (size_t)0);
 	} else if (part < 0 || rc < 0) {

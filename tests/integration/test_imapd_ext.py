@@ -501,3 +501,15 @@ class ExtTest(TempDirTestCase):
         r.cmd(b"a", b"SELECT INBOX")
         out = r.cmd(b"b", b"THREAD REFERENCES US-ASCII ALL")
         self.assertIn(b"* THREAD (3 2)(1)\r\n", out.replace(b"(1)(3 2)", b"(3 2)(1)"))
+
+    def test_binary_append_literal8(self):
+        r = self.raw()
+        self.assertIn(b" BINARY ", r.cmd(b"a", b"CAPABILITY"))
+        data = b"Subject: bin\r\nContent-Transfer-Encoding: binary\r\n\r\n\x00\x01\xff\r\n"
+        r.send(b"b APPEND INBOX ~{%d+}\r\n" % len(data) + data + b"\r\n")
+        self.assertIn(b"b OK [APPENDUID", r.until_tag(b"b"))
+        r.cmd(b"c", b"SELECT INBOX")
+        out = r.cmd(b"d", b"FETCH 1 (BINARY.PEEK[1] BINARY.SIZE[1])")
+        self.assertIn(b"BINARY[1] ~{5}\r\n\x00\x01\xff\r\n", out)
+        self.assertIn(b"BINARY.SIZE[1] 5", out)
+        self.assertIn(b"e BAD", r.cmd(b"e", b"APPEND INBOX ~x"))
