@@ -52,6 +52,10 @@ static int quotable(const char *p, size_t n)
 
 void string_to_buf(struct buf *b, const char *p, size_t n)
 {
+	if (n == 0) { /* p may be NULL: no pointer arithmetic on it */
+		buf_append_str(b, "\"\"");
+		return;
+	}
 	if (quotable(p, n)) {
 		size_t start = 0;
 		buf_append_char(b, '"');

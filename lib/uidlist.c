@@ -479,6 +479,33 @@ static int list_load(const char *path, struct buf *text, struct folder_info *fi,
 	return dirty;
 }
 
+/* Whether the unknown messages would run past the last UID. */
+static int uids_exhausted(const struct entry *disk, size_t nd, const struct folder_info *fi)
+{
+	uint64_t unknown = 0;
+	for (size_t i = 0; i < nd; i++)
+		unknown += disk[i].uid == 0;
+	return (uint64_t)fi->uidnext + unknown >= UINT32_MAX - 1;
+}
+
+/* RFC 3501 2.3.1.1: UIDs cannot go on ascending: a new UIDVALIDITY and
+ * every message numbered again from 1. */
+static void renumber(const char *path, struct entry *disk, size_t nd, struct folder_info *fi)
+{
+	uint32_t old = fi->uidvalidity;
+	fi->uidvalidity = new_validity(path);
+	if (fi->uidvalidity == old)
+		fi->uidvalidity = old + 1 ? old + 1 : 1;
+	fi->uidnext = 1;
+	fi->first_recent = 1;
+	fi->nvanished = 0;
+	fi->vanished_floor = 0;
+	for (size_t i = 0; i < nd; i++) {
+		disk[i].uid = 0;
+		disk[i].modseq = 0;
+	}
+}
+
 /* Drop repeated messages, number the unknown ones; sets *dirty. */
 static size_t assign(struct entry *disk, size_t nd, uint32_t *next, int keep_new, int *dirty)
 {
@@ -545,6 +572,10 @@ int folder_scan_info(const char *path, unsigned flags, struct folder_info *fi,
 		qsort(moved, nm, sizeof *moved, cmp_base);
 	mark_moved(disk, nd, moved, nm);
 	dirty |= merge(disk, nd, list, nl, fi, &vcap);
+	if (uids_exhausted(disk, nd, fi)) {
+		renumber(path, disk, nd, fi);
+		dirty = 1;
+	}
 	nd = assign(disk, nd, &fi->uidnext, keep, &dirty);
 	if (nd > 1)
 		qsort(disk, nd, sizeof *disk, cmp_uid);

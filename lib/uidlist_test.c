@@ -391,3 +391,27 @@ TEST(uidlist_vanished_bounded)
 	buf_free(&text);
 	buf_free(&p);
 }
+
+/* UIDs run out: a new UIDVALIDITY and every message numbered from 1, none
+ * left out (fuzz finding). */
+TEST(uidlist_uids_exhausted_renumbers)
+{
+	const char *md = mkmaildir();
+	struct disk_msg *d;
+	struct folder_info fi;
+	struct buf p = BUF_INIT;
+	put(md, "cur", "1.a.host:2,");
+	put(md, "cur", "2.b.host:2,");
+	put(md, "new", "3.c.host");
+	buf_printf(&p, "%s/estafette-uidlist", md);
+	CHECK_INT(file_replace(buf_cstr(&p), "E1 700 4294967294\n", 18, 0600), 0);
+	size_t n = scan_info(md, &d, &fi);
+	CHECK_INT(n, 3);
+	CHECK(fi.uidvalidity != 700);
+	CHECK_INT(d[0].uid, 1);
+	CHECK_INT(d[2].uid, 3);
+	CHECK_INT(fi.uidnext, 4);
+	disk_msgs_free(d, n);
+	folder_info_free(&fi);
+	buf_free(&p);
+}

@@ -513,3 +513,14 @@ class ExtTest(TempDirTestCase):
         self.assertIn(b"BINARY[1] ~{5}\r\n\x00\x01\xff\r\n", out)
         self.assertIn(b"BINARY.SIZE[1] 5", out)
         self.assertIn(b"e BAD", r.cmd(b"e", b"APPEND INBOX ~x"))
+
+    def test_empty_subtype_bodystructure(self):
+        # fuzz finding: an empty string went out through NULL + 0 (UBSan)
+        self.deliver(b"From: a@b.c\nContent-Type: multipart/; boundary=XX\n\n"
+                     b"--XX\nContent-Type: text/;\n\nbody\n--XX--\n")
+        self.deliver(b"From: a@b.c\nContent-Type: /\n\nbody\n")
+        r = self.raw()
+        r.cmd(b"a", b"EXAMINE INBOX")
+        out = r.cmd(b"b", b"FETCH 1:2 (BODYSTRUCTURE BODY)")
+        self.assertEqual(out.count(b"BODYSTRUCTURE ("), 2, out)
+        self.assertIn(b"b OK", out)
