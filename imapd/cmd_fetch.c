@@ -627,8 +627,8 @@ void cmd_fetch(struct session *s, struct parser *ps)
 	fetch_free(&f);
 	if (f.unknown_cte)
 		out_done(s, "NO", "[UNKNOWN-CTE] Cannot decode a part's transfer encoding");
-	else if (gone) /* RFC 2180 4.1.3: omitted, as Dovecot does; the EXPUNGE follows */
-		out_done(s, "OK", "FETCH completed, some messages were expunged meanwhile");
+	else if (gone) /* RFC 2180 4.1.2, RFC 5530: the EXPUNGE follows */
+		out_done(s, "NO", "[EXPUNGEISSUED] Some of the requested messages no longer exist");
 	else
 		out_done(s, "OK", "FETCH completed");
 }

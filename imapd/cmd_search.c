@@ -482,6 +482,23 @@ int search_matches(struct session *s, struct parser *ps, char *hit)
 	return root >= 0 ? 0 : -1;
 }
 
+/* The message a SEARCH result number (UID or sequence) names, or NULL. */
+static const struct msg *search_msg(struct session *s, uint32_t v)
+{
+	struct mailbox *mb = s->sel;
+	if (!s->uid)
+		return v >= 1 && v <= mb->count ? &mb->msgs[v - 1] : NULL;
+	size_t lo = 0, hi = mb->count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (mb->msgs[mid].uid < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < mb->count && mb->msgs[lo].uid == v ? &mb->msgs[lo] : NULL;
+}
+
 /* RFC 5182: the saved result is the UIDs found, or only MIN and/or MAX. */
 static void search_save(struct session *s, const uint32_t *v, size_t n, int ret)
 {
@@ -549,6 +566,16 @@ void cmd_search(struct session *s, struct parser *ps)
 				top = c.m->modseq;
 		}
 		mctx_free(&c);
+	}
+	if (se->modseq && (ret & (R_MIN | R_MAX)) && !(ret & (R_ALL | R_COUNT)) && nfound > 0) {
+		/* RFC 7162 3.1.5 with RFC 4731: the modseq of what is returned */
+		top = 0;
+		for (size_t i = 0; i < nfound; i++)
+			if (((ret & R_MIN) && i == 0) || ((ret & R_MAX) && i == nfound - 1)) {
+				const struct msg *m = search_msg(s, found[i]);
+				if (m != NULL && m->modseq > top)
+					top = m->modseq;
+			}
 	}
 	search_reply(s, found, nfound, ret, se->modseq ? top : 0);
 	out_done(s, "OK", "SEARCH completed");

@@ -113,7 +113,7 @@ static void report_qresync(struct session *s, struct qresync *q)
 	if (q->known.count == 0) {
 		uint32_t all[1] = { 1 };
 		seqset_from_uids(&q->known, all, 1);
-		q->known.r[0][1] = UINT32_MAX;
+		q->known.r[0][1] = SEQ_STAR;
 	}
 	mailbox_vanished_since(mb, &q->known, q->modseq, &v);
 	if (v.len)

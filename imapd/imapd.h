@@ -25,10 +25,11 @@
 
 struct io;
 
-/* seqset.c: a sequence set of numbers, '*' as UINT32_MAX. "$" (RFC 5182)
+/* seqset.c: a sequence set of numbers, '*' as SEQ_STAR. "$" (RFC 5182)
  * parses as a copy of the saved search result: UIDs, whatever the command. */
+#define SEQ_STAR 0u        /* "*": never a valid number */
 struct seqset {
-	uint32_t (*r)[2];
+	uint32_t (*r)[2];     /* ranges as written (ends in either order) */
 	size_t count;
 	int uids;          /* the ranges are UIDs even in a non-UID command ("$") */
 };

@@ -179,8 +179,8 @@ void mailbox_vanished_since(const struct mailbox *mb, const struct seqset *set,
 	uint32_t top = mb->uidnext > 1 ? mb->uidnext - 1 : 0;
 	if (modseq < mb->vanished_floor) {
 		for (size_t i = 0; i < set->count && top > 0; i++) {
-			uint32_t a = set->r[i][0] == UINT32_MAX ? top : set->r[i][0];
-			uint32_t b = set->r[i][1] == UINT32_MAX ? top : set->r[i][1];
+			uint32_t a = set->r[i][0] == SEQ_STAR ? top : set->r[i][0];
+			uint32_t b = set->r[i][1] == SEQ_STAR ? top : set->r[i][1];
 			gaps(mb, a < b ? a : b, a < b ? b : a, out);
 		}
 		return;

@@ -13,12 +13,10 @@ static int seq_number(struct parser *ps, uint32_t *n)
 	uint64_t v;
 	if (p_peek(ps, '*')) {
 		ps->p++;
-		*n = UINT32_MAX;
+		*n = SEQ_STAR;
 		return 0;
 	}
-	/* 4294967295 is a valid UID. It is kept as the "*" sentinel: in a UID
-	 * set that selects the same (no UID is higher); as a sequence number it
-	 * is taken as the last message instead of being refused. */
+	/* 4294967295 is a valid UID, distinct from "*" (SEQ_STAR is 0) */
 	if (p_number(ps, &v) < 0 || v == 0 || v > UINT32_MAX) {
 		ps->err = "Invalid sequence number";
 		return -1;
@@ -99,8 +97,8 @@ void seqset_from_uids(struct seqset *set, const uint32_t *v, size_t n)
 
 static void resolve(const uint32_t r[2], uint32_t star, uint32_t *lo, uint32_t *hi)
 {
-	uint32_t a = r[0] == UINT32_MAX ? star : r[0];
-	uint32_t b = r[1] == UINT32_MAX ? star : r[1];
+	uint32_t a = r[0] == SEQ_STAR ? star : r[0];
+	uint32_t b = r[1] == SEQ_STAR ? star : r[1];
 	*lo = a < b ? a : b;
 	*hi = a < b ? b : a;
 }
@@ -160,7 +158,7 @@ int seqset_valid_seq(const struct seqset *set, size_t count)
 	for (size_t i = 0; i < set->count; i++)
 		for (int k = 0; k < 2; k++) {
 			uint32_t n = set->r[i][k];
-			if (n == UINT32_MAX ? count == 0 : n > count)
+			if (n == SEQ_STAR ? count == 0 : n > count)
 				return 0;
 		}
 	return 1;

@@ -344,6 +344,11 @@ class ExtTest(TempDirTestCase):
         out = a.cmd(b"a8", b'UID SEARCH RETURN (ALL) MODSEQ "/flags/\\\\seen" all %d' % m1[1])
         self.assertIn(b"ALL 1 MODSEQ %d" % m1[1], out)
         self.assertIn(b"a9 BAD", a.cmd(b"a9", b"SEARCH MODSEQ"))
+        # with MIN or MAX alone, MODSEQ is that of the messages returned
+        out = a.cmd(b"a9b", b"SEARCH RETURN (MIN) MODSEQ 1")
+        self.assertIn(b"MIN 1 MODSEQ %d\r\n" % m1[1], out)
+        out = a.cmd(b"a9c", b"SEARCH RETURN (MAX) MODSEQ 1")
+        self.assertIn(b"MAX 4 MODSEQ %d\r\n" % ms[4], out)
         # STATUS HIGHESTMODSEQ
         out = b.cmd(b"b3", b"STATUS INBOX (HIGHESTMODSEQ MESSAGES)")
         self.assertRegex(out, rb"\(HIGHESTMODSEQ %d MESSAGES 4\)" % m1[1])
@@ -431,6 +436,9 @@ class ExtTest(TempDirTestCase):
         self.assertIn(b"* SEARCH\r\n", r.cmd(b"e", b"SEARCH SENTON 25-Mar-2007"))
         self.assertIn(b"* SEARCH 1 2\r\n", r.cmd(b"f", b"UID SEARCH UID 1:4294967295"))
         self.assertIn(b"g BAD", r.cmd(b"g", b"UID SEARCH UID 1:4294967296"))
+        self.assertIn(b"* SEARCH\r\n", r.cmd(b"g2", b"UID SEARCH UID 3:4294967295"))
+        self.assertIn(b"* SEARCH 2\r\n", r.cmd(b"g3", b"UID SEARCH UID 3:*"))
+        self.assertIn(b"g4 BAD", r.cmd(b"g4", b"FETCH 4294967295 FLAGS"))
         out = r.cmd(b"h", b"STORE 1 +FLAGS ($kw1)")
         self.assertRegex(out, rb"\* FLAGS \([^)]*\$kw1\)\r\n\* OK \[PERMANENTFLAGS [^\r]*\r\n"
                               rb"\* 1 FETCH \(FLAGS \(\$kw1")
@@ -438,7 +446,8 @@ class ExtTest(TempDirTestCase):
         # a message file removed under the session: FETCH answers OK without it
         os.unlink(os.path.join(self.maildir, "cur", os.listdir(os.path.join(self.maildir, "cur"))[0]))
         out = r.cmd(b"j", b"FETCH 1:2 BODY.PEEK[]")
-        self.assertIn(b"j OK", out)
+        self.assertIn(b"j NO [EXPUNGEISSUED]", out)
+        self.assertIn(b"* 2 FETCH", out)
         # an over-long line after a literal: the command gets its tagged BAD
         r.send(b"k APPEND INBOX {3}\r\n")
         self.assertTrue(r.line().startswith(b"+ "))
