@@ -5,6 +5,7 @@
  * text (lib/mimetext: encoded words, transfer encodings, charsets to UTF-8). */
 #include "imapd.h"
 
+#include "addrlist.h"
 #include "alloc.h"
 #include "date.h"
 #include "mime.h"
@@ -275,6 +276,15 @@ struct hdr_match {
 	int found;
 };
 
+static int is_address_field(const char *name, size_t n)
+{
+	static const char *const f[] = { "From", "To", "Cc", "Bcc", "Sender", "Reply-To" };
+	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+		if (strlen(f[i]) == n && strncasecmp(name, f[i], n) == 0)
+			return 1;
+	return 0;
+}
+
 static int header_fn(const char *name, size_t nlen, const char *v, size_t vlen, size_t foff,
 		     size_t flen, void *ctx)
 {
@@ -285,6 +295,14 @@ static int header_fn(const char *name, size_t nlen, const char *v, size_t vlen, 
 	    strncasecmp(name, hm->k->field.data, nlen) != 0)
 		return 0;
 	hm->found = header_contains(v, vlen, &hm->k->value);
+	if (!hm->found && is_address_field(name, nlen)) {
+		/* also the canonical addresses: "<a (x)@ (y) b.org>" is a@b.org */
+		struct addrlist_opts o = { 0, 0, 0, ADDRLIST_KEEP_INVALID };
+		struct buf addrs = BUF_INIT;
+		addrlist_extract(v, vlen, &o, '\n', &addrs, NULL);
+		hm->found = contains(addrs.data ? addrs.data : "", addrs.len, &hm->k->value);
+		buf_free(&addrs);
+	}
 	return hm->found;
 }
 

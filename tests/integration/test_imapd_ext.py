@@ -447,13 +447,17 @@ class ExtTest(TempDirTestCase):
         os.unlink(os.path.join(self.maildir, "cur", os.listdir(os.path.join(self.maildir, "cur"))[0]))
         out = r.cmd(b"j", b"FETCH 1:2 BODY.PEEK[]")
         self.assertIn(b"j NO [EXPUNGEISSUED]", out)
-        self.assertIn(b"* 2 FETCH", out)
+        self.assertEqual(out.count(b"FETCH (BODY[]"), 1, out)
         # an over-long line after a literal: the command gets its tagged BAD
         r.send(b"k APPEND INBOX {3}\r\n")
         self.assertTrue(r.line().startswith(b"+ "))
         r.send(b"abc" + b"x" * 70000 + b"\r\n")
         self.assertIn(b"k BAD Line too long", r.until_tag(b"k"))
         self.assertIn(b"l OK", r.cmd(b"l", b"NOOP"))
+        # FROM also matches the canonical address of an obsolete form
+        self.deliver(b"From: <user-from (comment)@ (comment) domain.org>\n\nx\n")
+        r.cmd(b"m", b"NOOP")
+        self.assertIn(b"* SEARCH 3\r\n", r.cmd(b"n", b"UID SEARCH FROM user-from@domain.org"))
 
     def test_recent_claimed_by_one_selecting_session(self):
         r = self.raw()
