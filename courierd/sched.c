@@ -353,10 +353,13 @@ static int job_send(struct cd_job *j)
 	const struct queue_env *env = &j->e->env;
 	queue_path(&path, paths_queue(), QUEUE_MSG, j->e->id);
 	int fd = open(buf_cstr(&path), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct buf sender = BUF_INIT; /* per recipient when the sender asked for VERP */
+	queue_verp_sender(&sender, env->sender, env->verp, env->rcpts[j->idx].addr);
 	buf_printf(&pkt, "%c\t%llu\t%s\t%s\t%s\t%s\t%s",
 		   j->route == CD_REMOTE ? 'R' : j->route == CD_ALIAS ? 'A' : 'L',
-		   (unsigned long long)j->id, j->e->id, env->sender, env->rcpts[j->idx].addr,
+		   (unsigned long long)j->id, j->e->id, buf_cstr(&sender), env->rcpts[j->idx].addr,
 		   j->account, j->ext);
+	buf_free(&sender);
 	int rc = -1;
 	if (fd >= 0 && m->fd >= 0) {
 		union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } c;

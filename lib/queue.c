@@ -30,6 +30,28 @@ static void maybe_crash(int step)
 		_exit(99);
 }
 
+int queue_verp_valid(const char *v, size_t len)
+{
+	return len == 2 && v[0] && v[1] && strchr("+-=._", v[0]) && strchr("+-=._", v[1]);
+}
+
+void queue_verp_sender(struct buf *out, const char *sender, const char *delims,
+		       const char *rcpt)
+{
+	const char *sat = strrchr(sender, '@'), *rat = strrchr(rcpt, '@');
+	buf_set_str(out, sender);
+	if (!delims || !sat || !rat || sat == sender || rat == rcpt || strchr(sender, '"') ||
+	    strchr(rcpt, '"') || !queue_verp_valid(delims, strlen(delims)))
+		return;
+	buf_reset(out);
+	buf_append(out, sender, (size_t)(sat - sender));
+	buf_append_char(out, delims[0]);
+	buf_append(out, rcpt, (size_t)(rat - rcpt));
+	buf_append_char(out, delims[1]);
+	buf_append_str(out, rat + 1);
+	buf_append_str(out, sat);
+}
+
 void queue_env_init(struct queue_env *e)
 {
 	memset(e, 0, sizeof *e);
@@ -44,6 +66,7 @@ void queue_env_free(struct queue_env *e)
 	free(e->body);
 	free(e->auth);
 	free(e->client);
+	free(e->verp);
 	for (size_t i = 0; i < e->nrcpt; i++) {
 		free(e->rcpts[i].addr);
 		free(e->rcpts[i].notify);
@@ -244,6 +267,8 @@ static int check_env(const struct queue_env *e, struct buf *err)
 		bad = "body";
 	else if (e->ret && !queue_ret_valid(e->ret))
 		bad = "ret";
+	else if (e->verp && !queue_verp_valid(e->verp, strlen(e->verp)))
+		bad = "verp";
 	else if (e->envid && !queue_xtext_valid(e->envid, strlen(e->envid)))
 		bad = "envid";
 	else if (e->nrcpt == 0 || e->nrcpt > QUEUE_MAX_RCPTS)
@@ -277,6 +302,7 @@ int queue_ctl_format(const struct queue_env *e, struct buf *out, struct buf *err
 	    put(out, 'N', e->ret, QUEUE_MAX_FIELD, err) < 0 ||
 	    put(out, 'B', e->body, QUEUE_MAX_FIELD, err) < 0 ||
 	    put(out, 'U', e->smtputf8 ? "" : NULL, 0, err) < 0 ||
+	    put(out, 'X', e->verp, QUEUE_MAX_FIELD, err) < 0 ||
 	    put(out, 'A', e->auth, QUEUE_MAX_FIELD, err) < 0 ||
 	    put(out, 'H', e->client, QUEUE_MAX_FIELD, err) < 0)
 		return -1;
@@ -395,6 +421,14 @@ static int rec_u(struct pstate *ps, const char *v, size_t len)
 	return len == 0 ? 0 : -1;
 }
 
+static int rec_x(struct pstate *ps, const char *v, size_t len)
+{
+	if (!queue_verp_valid(v, len))
+		return -1;
+	ps->e->verp = xmemdup(v, len);
+	return 0;
+}
+
 static int rec_a(struct pstate *ps, const char *v, size_t len)
 {
 	return (ps->e->auth = dup_text(v, len, QUEUE_MAX_FIELD)) ? 0 : -1;
@@ -476,7 +510,7 @@ static const struct rec_type rec_types[] = {
 	{ 'I', 1, rec_i }, { 'T', 1, rec_t }, { 'S', 1, rec_s }, { 'F', 1, rec_f },
 	{ 'E', 1, rec_e }, { 'N', 1, rec_n }, { 'B', 1, rec_b }, { 'U', 1, rec_u },
 	{ 'A', 1, rec_a }, { 'H', 1, rec_h }, { 'R', 0, rec_r }, { 'D', 0, rec_d },
-	{ 'W', 1, rec_w },
+	{ 'W', 1, rec_w }, { 'X', 1, rec_x },
 };
 
 static int parse_record(struct pstate *ps, const char *line, size_t len, size_t lineno)

@@ -52,12 +52,22 @@ struct queue_env {
 	char *ret;         /* FULL | HDRS */
 	char *body;        /* 7BIT | 8BITMIME | BINARYMIME */
 	int smtputf8;
+	char *verp;        /* VERP delimiters, two characters (X record); NULL = none */
 	char *auth;        /* authenticated user */
 	char *client;      /* client description for logs and DSNs */
 	int64_t warned;    /* W record: when the delay DSN was sent; 0 = not yet */
 	struct queue_rcpt *rcpts;
 	size_t nrcpt, cap;
 };
+
+/* VERP delimiters: exactly two characters, each one of "+-=._". */
+int queue_verp_valid(const char *v, size_t len);
+/* The VERP form of sender for rcpt (replaces out): local part, delim[0],
+ * rcpt's local part, delim[1], rcpt's domain, "@", sender's domain. The
+ * plain sender when it is <> or either address has no plain form (a quoted
+ * local part, no '@'). */
+void queue_verp_sender(struct buf *out, const char *sender, const char *delims,
+		       const char *rcpt);
 
 void queue_env_init(struct queue_env *e);
 void queue_env_free(struct queue_env *e);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -334,4 +335,40 @@ TEST(queue_clean_tmp_keeps_young_files)
 	CHECK_INT(queue_clean_tmp(q, 0, NULL), 1);
 	queue_tx_abort(&tx);
 	CHECK_INT(queue_clean_tmp("/nonexistent", 0, NULL), -1);
+}
+
+TEST(queue_verp_record_and_sender)
+{
+	static const char head[] = "V1\nI0123456789abcdef0123\nT1700000000\nSs@example.com\nFsmtp\n"
+				   "B7BIT\n";
+	struct buf s = BUF_INIT, out = BUF_INIT, err = BUF_INIT;
+	struct queue_env e;
+	buf_printf(&s, "%sX-=\nRa@example.org\t\t\n", head);
+	CHECK_INT(queue_ctl_parse(s.data, s.len, NULL, &e, &err), 0);
+	CHECK_STR(e.verp, "-=");
+	memcpy(e.id, "0123456789abcdef0123", QUEUE_ID_LEN + 1);
+	CHECK_INT(queue_ctl_format(&e, &out, &err), 0);
+	CHECK(strstr(buf_cstr(&out), "\nX-=\n") != NULL);
+	queue_env_free(&e);
+	static const char *const bad[] = { "X\n", "X-\n", "X-=+\n", "X@=\n", "X- \n", "X-=\nX+=\n" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		buf_reset(&s);
+		buf_printf(&s, "%s%sRa@example.org\t\t\n", head, bad[i]);
+		CHECK_INT(parse(s.data, s.len, &err), -1);
+	}
+	queue_verp_sender(&out, "list@lists.example", "-=", "joe@host.example");
+	CHECK_STR(buf_cstr(&out), "list-joe=host.example@lists.example");
+	queue_verp_sender(&out, "list@lists.example", "+=", "a.b@c.example");
+	CHECK_STR(buf_cstr(&out), "list+a.b=c.example@lists.example");
+	queue_verp_sender(&out, "", "-=", "joe@host.example"); /* <> stays <> */
+	CHECK_STR(buf_cstr(&out), "");
+	queue_verp_sender(&out, "list@lists.example", "-=", "\"j o\"@host.example");
+	CHECK_STR(buf_cstr(&out), "list@lists.example");
+	queue_verp_sender(&out, "list@lists.example", NULL, "joe@host.example");
+	CHECK_STR(buf_cstr(&out), "list@lists.example");
+	queue_verp_sender(&out, "list@lists.example", "-@", "joe@host.example");
+	CHECK_STR(buf_cstr(&out), "list@lists.example");
+	buf_free(&s);
+	buf_free(&out);
+	buf_free(&err);
 }

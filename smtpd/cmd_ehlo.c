@@ -61,6 +61,7 @@ void cmd_ehlo(struct session *s, const char *arg, size_t len)
 	reply(s, "250-DSN");
 	reply(s, "250-SMTPUTF8");
 	reply(s, "250-CHUNKING");
+	reply(s, "250-XVERP");
 	if ((s->tls_ctx || s->tls_offer) && !s->tls)
 		reply(s, "250-STARTTLS");
 	if (auth_allowed(s) && !s->authed)

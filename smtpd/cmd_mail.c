@@ -94,6 +94,24 @@ static int mail_envid(struct session *s, const struct esmtp_param *p)
 	return 0;
 }
 
+/* VERP (Courier's form, delimiters "-=") and XVERP[=xy] (Postfix's, "+="
+ * by default): bounces come back to sender-rcptlocal=rcptdomain@domain,
+ * one return path per recipient (courierd(8) VERP). */
+static int mail_verp(struct session *s, const struct esmtp_param *p)
+{
+	const char *d = param_is(p, "VERP") ? "-=" : "+=";
+	if (param_is(p, "VERP") ? p->val != NULL
+				 : p->val && !queue_verp_valid(p->val, p->vlen)) {
+		reply_bad(s, "501 5.5.4 Bad VERP delimiters (two of + - = . _)");
+		return -1;
+	}
+	if (p->val)
+		d = p->val;
+	memcpy(s->txn.verp, d, 2);
+	s->txn.verp[2] = '\0';
+	return 0;
+}
+
 /* RFC 4954 5: we do not trust other servers' AUTH= claims, so it is ignored. */
 static int mail_auth(struct session *s, const struct esmtp_param *p)
 {
@@ -106,6 +124,7 @@ static const struct {
 } mail_params_known[] = {
 	{ "SIZE", mail_size }, { "BODY", mail_body }, { "SMTPUTF8", mail_smtputf8 },
 	{ "RET", mail_ret }, { "ENVID", mail_envid }, { "AUTH", mail_auth },
+	{ "VERP", mail_verp }, { "XVERP", mail_verp },
 };
 
 /* One parameter; -1 after replying. Each may be given once. */

@@ -52,6 +52,7 @@ struct txn {
 	struct buf sender;        /* canonical, "" for <> */
 	enum body_type body;
 	int smtputf8;
+	char verp[3];       /* VERP delimiters, "" = none */
 	struct buf envid, ret;    /* DSN, "" when not given */
 	uint64_t size_hint;       /* MAIL SIZE= */
 	struct rcpt *rcpts;

@@ -62,6 +62,8 @@ static void sc_envelope(struct submit_client *c, struct session *s)
 	if (t->ret.len)
 		sc_record(c, 'N', t->ret.data);
 	sc_record(c, 'B', t->body == BODY_8BITMIME ? "8BITMIME" : "7BIT");
+	if (t->verp[0])
+		sc_record(c, 'X', t->verp);
 	if (t->smtputf8)
 		sc_record(c, 'U', "");
 	if (s->authed)
@@ -74,7 +76,7 @@ static void sc_envelope(struct submit_client *c, struct session *s)
 	sc_h(c, "by", buf_cstr(&s->me));
 	struct tls_info ti;
 	if (s->tls && tls_io_info(s->io, &ti) == 0)
-		buf_printf(&c->out, "Htls=%s cipher %s (%d bits)\n", ti.version, ti.cipher, ti.bits);
+		buf_printf(&c->out, "Htls=%s cipher %s %d bits\n", ti.version, ti.cipher, ti.bits);
 	for (size_t i = 0; i < t->nrcpt; i++)
 		buf_printf(&c->out, "R%s\t%s\t%s\n", t->rcpts[i].addr, t->rcpts[i].notify,
 			   t->rcpts[i].orcpt);

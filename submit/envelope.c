@@ -133,6 +133,7 @@ static void env_line(struct submit *s, const char *line, size_t len)
 	case 'N': set_once(s, &s->env.ret, v, vl); break;
 	case 'B': set_once(s, &s->env.body, v, vl); break;
 	case 'A': set_once(s, &s->env.auth, v, vl); break;
+	case 'X': set_once(s, &s->env.verp, v, vl); break;
 	case 'U':
 		if (vl != 0 || s->env.smtputf8)
 			submit_fail(s, SUBMIT_EX_USAGE, "554 5.5.2 Bad U record");
@@ -183,7 +184,8 @@ static void check_params(struct submit *s)
 	if ((e->ret && !queue_ret_valid(e->ret)) || !queue_body_valid(e->body) ||
 	    (e->envid && (!queue_xtext_valid(e->envid, strlen(e->envid)) ||
 			  strlen(e->envid) > 100)) ||
-	    (e->auth && (!queue_text_valid(e->auth, strlen(e->auth)) || strlen(e->auth) > 255)))
+	    (e->auth && (!queue_text_valid(e->auth, strlen(e->auth)) || strlen(e->auth) > 255)) ||
+	    (e->verp && !queue_verp_valid(e->verp, strlen(e->verp))))
 		submit_fail(s, SUBMIT_EX_DATAERR, "501 5.5.4 Invalid envelope parameter");
 	for (int k = 0; k < H_COUNT; k++)
 		if (s->h[k] && !queue_text_valid(s->h[k], strlen(s->h[k])))

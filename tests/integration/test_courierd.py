@@ -344,6 +344,16 @@ class CourierdTest(TempDirTestCase):
         inst.wait_mail("alice")
         inst.wait_queue_empty()
 
+    def test_verp_return_path_per_recipient(self):
+        inst = self.start()
+        inst.submit("list@example.test", ["alice@example.test", "bob@example.test"],
+                    b"Subject: v\n\nx\n", extra=b"X-=\n")
+        a = read(inst.wait_mail("alice")[0])
+        b = read(inst.wait_mail("bob")[0])
+        self.assertTrue(a.startswith(b"Return-Path: <list-alice=example.test@example.test>\n"), a)
+        self.assertTrue(b.startswith(b"Return-Path: <list-bob=example.test@example.test>\n"), b)
+        inst.wait_queue_empty()
+
     def test_maildir_quota_defers_until_there_is_room(self):
         inst = self.instance(conf="retry_schedule = 1s\nscan_interval = 1s\n")
         inst.add("alice", "bob")

@@ -23,7 +23,7 @@ class SmtpdCoreTest(SmtpdCase):
         c = self.connect()
         ext = self.ehlo(c)
         for e in ("PIPELINING", "SIZE 67108864", "8BITMIME", "ENHANCEDSTATUSCODES", "DSN",
-                  "SMTPUTF8", "CHUNKING", "HELP"):
+                  "SMTPUTF8", "CHUNKING", "XVERP", "HELP"):
             self.assertIn(e, ext)
         self.assertNotIn("STARTTLS", ext)  # no certificate installed
         self.assertFalse(any(e.startswith("AUTH") for e in ext))  # not loopback, no TLS
@@ -144,6 +144,21 @@ class SmtpdCoreTest(SmtpdCase):
         self.assertIn("B8BITMIME\n", ctl)
         self.assertIn("Rjoe@example.test\tSUCCESS,FAILURE\trfc822;joe+40example.test\n", ctl)
         self.assertIn("Rpostmaster@example.test\tNEVER\t\n", ctl)
+        c.close()
+
+    def test_verp_params_reach_the_control_file(self):
+        c = self.connect()
+        self.ehlo(c)
+        # (an "=" inside a value is outside RFC 5321's esmtp-value: 555)
+        for param in ("XVERP=@-", "VERP=x", "XVERP=+-+", "XVERP=+=", "XVERP="):
+            self.assertIn(c.cmd("MAIL FROM:<list@remote.example> " + param)[0], (501, 555), param)
+        for param, delims in (("VERP", "-="), ("XVERP", "+="), ("XVERP=.-", ".-")):
+            self.mail(c, "<list@remote.example> " + param)
+            self.assertEqual(c.cmd("DATA")[0], 354)
+            c.send(b"Subject: v\r\n\r\nx\r\n.\r\n")
+            self.assertEqual(c.reply()[0], 250)
+            ctl = [q[1] for q in self.queued() if "\nX" + delims + "\n" in q[1]]
+            self.assertEqual(len(ctl), 1, (param, self.queued()))
         c.close()
 
     def test_bad_mail_params(self):

@@ -165,7 +165,9 @@ class SubmitTest(TempDirTestCase):
         self.refuse(envelope(rcpts=("b@example.org\tNEVER,DELAY",)) + data(b"x\n"), "501", 65)
         self.refuse(envelope(rcpts=(b"b@exa\rmple.org",)) + data(b"x\n"), "554 5.5.2", 64)
         self.refuse(envelope(rcpts=(b"b@exa\0mple.org",)) + data(b"x\n"), "554 5.5.2", 64)
-        self.refuse(b"Sa@b.c\nFsmtp\nXfoo\nRb@c.d\n\n" + data(b"x\n"), "554 5.5.2", 64)
+        self.refuse(b"Sa@b.c\nFsmtp\nQfoo\nRb@c.d\n\n" + data(b"x\n"), "554 5.5.2", 64)
+        self.refuse(b"Sa@b.c\nFsmtp\nXfoo\nRb@c.d\n\n" + data(b"x\n"), "501 5.5.4", 65)  # VERP
+        self.refuse(b"Sa@b.c\nFsmtp\nX-=\nX-=\nRb@c.d\n\n" + data(b"x\n"), "554 5.5.2", 64)
         self.refuse(b"Sa@b.c\nSa@b.c\nFsmtp\nRb@c.d\n\n" + data(b"x\n"), "554 5.5.2", 64)
         self.refuse(b"Sa@b.c\nFnowhere\nRb@c.d\n\n" + data(b"x\n"), "554 5.5.2", 64)
         self.refuse(b"S" + b"a" * 70000 + b"\n", "554 5.5.2", 64)
