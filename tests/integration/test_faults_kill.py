@@ -31,6 +31,22 @@ def children(pid):
     return out
 
 
+def module_pid(courierd, name, timeout=10):
+    """The pid of courierd's child running `name` (it may still be between fork and
+    exec right after courierd says it started)."""
+    deadline = time.time() + timeout
+    while True:
+        for p in children(courierd.pid):
+            try:
+                if faultlib.exe_name(p) == name:
+                    return p
+            except OSError:
+                pass
+        if time.time() > deadline:
+            raise AssertionError(f"courierd has no {name} child")
+        time.sleep(0.05)
+
+
 class Killer(threading.Thread):
     """Every few milliseconds, SIGKILLs each process it finds of a kind in `chances`
     with that kind's probability (short-lived kinds get higher odds). `find` returns
@@ -95,9 +111,7 @@ class KillUnderLoadTest(TempDirTestCase):
 
     def test_random_sigkill_of_smtpd_submit_deliver(self):
         inst = self.start()
-        spawn = [p for p in children(inst.courierd.pid)
-                 if faultlib.exe_name(p) == "deliver-spawn"]
-        self.assertEqual(len(spawn), 1)
+        spawn = [module_pid(inst.courierd, "deliver-spawn")]
 
         def find():
             found = []
@@ -193,9 +207,7 @@ class KillUnderLoadTest(TempDirTestCase):
     # deliver-spawn killed mid-job once left that job unanswered forever.
     def test_sigkill_of_deliver_spawn_children_then_local_mail_still_flows(self):
         inst = self.start()
-        spawn = [p for p in children(inst.courierd.pid)
-                 if faultlib.exe_name(p) == "deliver-spawn"]
-        self.assertEqual(len(spawn), 1)
+        spawn = [module_pid(inst.courierd, "deliver-spawn")]
         home = inst.home("alice")
         with open(os.path.join(home, ".courier"), "w") as f:
             f.write("./Maildir/\n| sleep 2\n")  # each job lives for 2 s
@@ -232,9 +244,7 @@ class KillUnderLoadTest(TempDirTestCase):
             inst.submit("x@example.org", ["far@plain.test"], faultlib.message(f"rm{i}", 1000))
             tally.took(f"rm{i}")
         self.wait_remote(tally.accepted, 60)
-        remote = [p for p in children(inst.courierd.pid) if faultlib.exe_name(p) == "remote"]
-        self.assertEqual(len(remote), 1)
-        faultlib.kill_quietly(remote[0])
+        faultlib.kill_quietly(module_pid(inst.courierd, "remote"))
         for i in range(3, 6):
             inst.submit("x@example.org", ["far@plain.test"], faultlib.message(f"rm{i}", 1000))
             tally.took(f"rm{i}")
