@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -748,21 +749,41 @@ static int move_in(const char *from, const char *to, struct buf *err)
 	return 0;
 }
 
-static int sync_close(int fd, const char *what, struct buf *err)
+/* ext4 and XFS journal metadata in order and flush the disk's cache at each
+ * commit: once the control file's data has been written out (sync_file_range
+ * allocates its blocks in the running transaction), the message file's fsync
+ * commits that transaction too, so one commit makes both files and both
+ * renames durable. btrfs and others log per inode: both files are fsync'd. */
+#define EXT4_MAGIC 0xEF53
+#define XFS_MAGIC 0x58465342
+
+static int one_commit_does(int fd)
 {
-	int r = fsync(fd);
-	if (close(fd) < 0)
-		r = -1;
-	if (r < 0)
-		set_err(err, "fsync", what);
-	return r;
+	struct statfs sf;
+	return fstatfs(fd, &sf) == 0 && (sf.f_type == EXT4_MAGIC || sf.f_type == XFS_MAGIC);
 }
 
-/* Both files are renamed into place first and fsync'd after: on a journaling
- * file system (ext4, XFS, btrfs) the fsync of a renamed file also commits
- * its new name, and the two fsyncs usually share one journal commit. Until
- * they return nothing has been acknowledged, so a power loss in between can
- * only leave an entry that was never promised (docs/QUEUE.md). */
+static int sync_both(int mfd, int cfd, const char *msg, const char *ctl, struct buf *err)
+{
+	int ctl_done = one_commit_does(cfd) &&
+		       sync_file_range(cfd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+						       SYNC_FILE_RANGE_WAIT_AFTER) == 0;
+	if (!ctl_done && fsync(cfd) < 0) {
+		set_err(err, "fsync", ctl);
+		return -1;
+	}
+	if (fsync(mfd) < 0) {
+		set_err(err, "fsync", msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Both files are renamed into place first and synced after: on a journaling
+ * file system the commit that makes a renamed file durable also commits its
+ * new name. Until that returns nothing has been acknowledged, so a power
+ * loss in between can only leave an entry that was never promised
+ * (docs/QUEUE.md). */
 static int commit_steps(struct queue_tx *tx, struct queue_env *env, struct buf *p[4],
 			struct buf *err)
 {
@@ -789,11 +810,16 @@ static int commit_steps(struct queue_tx *tx, struct queue_env *env, struct buf *
 		close(cfd);
 		return r;
 	}
-	if (sync_close(mfd, msg, err) < 0) {
-		close(cfd);
-		return -3;
+	r = sync_both(mfd, cfd, msg, ctl, err);
+	if (close(mfd) < 0 && r == 0) {
+		set_err(err, "close", msg);
+		r = -1;
 	}
-	return sync_close(cfd, ctl, err) < 0 ? -3 : 0;
+	if (close(cfd) < 0 && r == 0) {
+		set_err(err, "close", ctl);
+		r = -1;
+	}
+	return r < 0 ? -3 : 0;
 }
 
 int queue_tx_commit(struct queue_tx *tx, struct queue_env *env, struct buf *err)
