@@ -276,6 +276,9 @@ static void loop(int fifo)
 				read_module(&cd_modules[i]);
 		if (cd_modules[0].fd < 0 && !cd_stopping)
 			log_fatal(EX_TEMPFAIL, "the local delivery module is gone: exiting for a restart");
+		/* modules start while courierd is still root: only a restart brings one back */
+		if (cd_modules[1].fd < 0 && cd_modules[1].pid > 0 && !cd_stopping)
+			log_fatal(EX_TEMPFAIL, "the remote delivery module is gone: exiting for a restart");
 	}
 }
 
