@@ -339,7 +339,19 @@ static void out_literal(struct session *s, const char *p, size_t len, const stru
 		len = (size_t)n;
 	}
 	out_fmt(s, "{%zu}\r\n", len);
-	out_data(s, p, len);
+	if (memchr(p, '\0', len) == NULL) {
+		out_data(s, p, len);
+		return;
+	}
+	/* RFC 3501 literals carry no NUL: each goes out as 0x80 (as Dovecot does) */
+	for (size_t i = 0; i < len;) {
+		const char *z = memchr(p + i, '\0', len - i);
+		size_t n = z ? (size_t)(z - (p + i)) : len - i;
+		out_data(s, p + i, n);
+		if (z != NULL)
+			out_data(s, "\x80", 1);
+		i += n + (z != NULL);
+	}
 }
 
 struct msgdata {
