@@ -113,6 +113,7 @@ struct runas {
 static void child_exec(const struct job *j, const struct runas *ra, int out)
 {
 	struct buf err = BUF_INIT, prog = BUF_INIT, ehome = BUF_INIT, eroot = BUF_INIT;
+	setpgid(0, 0); /* killed as a group at the time limit */
 	if (dup2(j->msgfd, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
 		_exit(EX_TEMPFAIL);
 	if (priv_drop_to_ids(ra->uid, ra->gid, 0, &err) < 0) {
@@ -165,7 +166,14 @@ _Noreturn static void run_deliver(struct job *j, const struct runas *ra)
 		child_exec(j, ra, p[1]);
 	close(p[1]);
 	close(j->msgfd);
-	jobout_read(p[0], &out);
+	if (jobout_read(p[0], &out, jobout_timeout()) < 0) {
+		kill(-pid, SIGKILL); /* deliver and its programs: their own process group */
+		kill(pid, SIGKILL);
+		log_warn("job %s: alias delivery timed out after %d s: killed", j->f[1],
+			 jobout_timeout());
+		spawn_reply(j->f[1], "451", "4.3.0 delivery timed out, will retry");
+		_exit(0);
+	}
 	int st = 0;
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,7 @@ static int split(char *pkt, char *f[WORKER_FIELDS])
 _Noreturn static void job_child(char *f[WORKER_FIELDS], int msgfd, int out)
 {
 	struct delivery d = { 0 };
+	setpgid(0, 0); /* its programs too can be killed at the time limit */
 	if (dup2(msgfd, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
 		_exit(EX_TEMPFAIL);
 	d.home = f[0], d.maildir = f[1], d.sender = f[3], d.rcpt = f[4], d.ext = f[5];
@@ -118,12 +120,20 @@ static void run_job(char *f[WORKER_FIELDS], int msgfd)
 		return;
 	}
 	struct buf out = BUF_INIT;
-	jobout_read(p[0], &out);
+	int timed_out = jobout_read(p[0], &out, jobout_timeout()) < 0;
 	close(p[0]);
+	if (timed_out) {
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+		log_warn("delivery to %s timed out after %d s: killed", f[4], jobout_timeout());
+	}
 	int st = 0;
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
-	answer(jobout_code(st), out.len ? buf_cstr(&out) : "deliver gave no answer");
+	if (timed_out)
+		answer("451", "4.3.0 delivery timed out, will retry");
+	else
+		answer(jobout_code(st), out.len ? buf_cstr(&out) : "deliver gave no answer");
 	buf_free(&out);
 }
 

@@ -436,6 +436,25 @@ class CourierdTest(TempDirTestCase):
         self.assertGreaterEqual(len(self.ctl_records(qid)), 4)
         self.assertEqual(inst.maildir("bob"), [])
 
+    def test_hung_program_is_killed_at_the_time_limit(self):
+        inst = self.instance()
+        inst.write("deliver.conf", "timeout = 2s\n")
+        inst.add("alice")
+        inst.start_authd()
+        inst.start_courierd()
+        home = inst.home("alice")
+        marker = "estafette-hang-%d" % os.getpid()
+        with open(os.path.join(home, ".courier"), "w") as f:
+            f.write(f"| : {marker}; sleep 300\n")  # never ends by itself
+        if AS_ROOT:
+            os.chown(os.path.join(home, ".courier"), inst.uid, inst.gid)
+        qid = inst.submit("x@example.org", ["alice@example.test"], b"Subject: h\n\nx\n")
+        inst.wait_log(rf"id={qid} rcpt=<alice@example.test> route=local .*status=deferred "
+                      r"response=\"451 4\.3\.0 delivery timed out", timeout=30)
+        r = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True)
+        self.assertEqual(r.stdout.strip(), "", "the program survived its delivery")
+        self.assertFalse(inst.queue_empty())  # kept for a retry
+
     def test_dot_courier_forms(self):
         inst = self.start()
         home = inst.home("alice")
