@@ -103,6 +103,13 @@ enum md_status md_expand(struct md_ctx *c, const struct md_node *n, const struct
 	return MD_OK;
 }
 
+/* The 32 bits |, & and ~ work on: 0 for a number no integer type holds
+ * (converting it would be undefined; a message can supply 1e300). */
+static uint32_t md_bits(double d)
+{
+	return isfinite(d) && fabs(d) < 9.2e18 ? (uint32_t)(int64_t)d : 0;
+}
+
 static enum md_status eval_num_binop(struct md_ctx *c, const struct md_node *n, struct buf *out)
 {
 	struct buf r = BUF_INIT;
@@ -131,8 +138,8 @@ static enum md_status eval_num_binop(struct md_ctx *c, const struct md_node *n, 
 	case 103: v = cmp >= 0; break;
 	case 104: v = cmp == 0; break;
 	case 105: v = cmp != 0; break;
-	case MD_T_BOR: v = (int32_t)((uint32_t)(int64_t)a | (uint32_t)(int64_t)b); break;
-	case MD_T_BAND: v = (int32_t)((uint32_t)(int64_t)a & (uint32_t)(int64_t)b); break;
+	case MD_T_BOR: v = (int32_t)(md_bits(a) | md_bits(b)); break;
+	case MD_T_BAND: v = (int32_t)(md_bits(a) & md_bits(b)); break;
 	case MD_T_PLUS: v = a + b; break;
 	case MD_T_MINUS: v = a - b; break;
 	case MD_T_MUL: v = a * b; break;
@@ -167,7 +174,7 @@ static enum md_status eval_unop(struct md_ctx *c, const struct md_node *n, struc
 		buf_set_str(out, t ? "0" : "1");
 	} else if (n->op == MD_T_TILDE) {
 		double d = md_num(out);
-		md_put_num(out, (int32_t)~(uint32_t)(int64_t)(isfinite(d) ? d : 0));
+		md_put_num(out, (int32_t)~md_bits(d));
 	} else {
 		md_put_num(out, -md_num(out));
 	}

@@ -133,6 +133,8 @@ static struct md_node *parse_call(struct parser *p, int fn)
 	struct md_node *n = node_new(p, MD_N_CALL);
 	n->op = fn;
 	advance(p);
+	if (p->failed) /* after an error the token no longer moves: stop, do not recurse */
+		return n;
 	if (p->tok.kind != MD_T_LPAREN) {
 		if (fn != MD_FN_TIME)
 			node_add(n, parse_unary(p));

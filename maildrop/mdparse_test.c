@@ -140,3 +140,13 @@ TEST(every_prefix_fails_cleanly_or_parses)
 	}
 	buf_free(&err);
 }
+
+TEST(function_name_after_a_syntax_error_does_not_recurse)
+{
+	struct buf err = BUF_INIT;
+	/* found by fuzz/maildrop: the stale token made parse_call recurse forever */
+	static const char *const bad[] = { "if (\"\"escape", "if (\"\"length", "x = (\"\"hasaddr" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		CHECK_INT(parse(bad[i], &err), -1);
+	buf_free(&err);
+}
