@@ -131,8 +131,14 @@ static size_t collect(const struct queue_env *env, const struct dstat *st, int n
 	for (size_t i = 0; i < env->nrcpt; i++) {
 		const struct queue_rcpt *r = &env->rcpts[i];
 		enum dsn_action a = r->state == QUEUE_R_FAILED ? DSN_FAILED : DSN_DELIVERED;
-		if (a == DSN_DELIVERED && strncmp(st[i].text ? st[i].text : "", "2.1.5", 5) == 0)
+		const char *text = st[i].text ? st[i].text : "";
+		const char *after = strlen(text) > 6 ? text + 6 : ""; /* past "2.x.y " */
+		if (a == DSN_DELIVERED && strncmp(text, "2.1.5", 5) == 0)
 			a = DSN_EXPANDED;
+		if (a == DSN_DELIVERED && strncmp(after, DSN_MARK_PASSED, strlen(DSN_MARK_PASSED)) == 0)
+			continue; /* the next server reports success itself */
+		if (a == DSN_DELIVERED && strncmp(after, DSN_MARK_RELAYED, strlen(DSN_MARK_RELAYED)) == 0)
+			a = DSN_RELAYED;
 		if (!dsn_wanted(r->notify, a) || (null_sender && a != DSN_FAILED))
 			continue;
 		out[k].addr = r->addr;

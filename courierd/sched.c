@@ -359,6 +359,10 @@ static int job_send(struct cd_job *j)
 		   j->route == CD_REMOTE ? 'R' : j->route == CD_ALIAS ? 'A' : 'L',
 		   (unsigned long long)j->id, j->e->id, buf_cstr(&sender), env->rcpts[j->idx].addr,
 		   j->account, j->ext);
+	if (j->route == CD_REMOTE) /* DSN parameters for the next hop (RFC 3461 5.2) */
+		buf_printf(&pkt, "\t%s\t%s\t%s\t%s", env->rcpts[j->idx].notify,
+			   env->rcpts[j->idx].orcpt, env->ret ? env->ret : "",
+			   env->envid ? env->envid : "");
 	buf_free(&sender);
 	int rc = -1;
 	if (fd >= 0 && m->fd >= 0) {

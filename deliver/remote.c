@@ -38,7 +38,7 @@
 #include <unistd.h>
 
 #define JOB_MAX 4096
-#define JOB_FIELDS 7
+#define JOB_FIELDS 11 /* the 7 of every module, then notify orcpt ret envid */
 #define REMOTE_WINDOW_MS 30
 #define REMOTE_BATCH_MAX 100
 
@@ -84,6 +84,10 @@ static void job_free(struct remote_job *j)
 	free(j->qid);
 	free(j->sender);
 	free(j->rcpt);
+	free(j->notify);
+	free(j->orcpt);
+	free(j->ret);
+	free(j->envid);
 	if (j->fd >= 0)
 		close(j->fd);
 }
@@ -94,6 +98,25 @@ static int field_ok(const char *s)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
 			return 0;
 	return 1;
+}
+
+static char *nonempty(const char *s)
+{
+	return *s ? xstrdup(s) : NULL;
+}
+
+/* notify orcpt ret envid as the queue keeps them (lib/queue's checks). */
+static int dsn_params(struct remote_job *j, char **f)
+{
+	if ((*f[0] && !queue_notify_valid(f[0], strlen(f[0]))) ||
+	    (*f[1] && !queue_orcpt_valid(f[1], strlen(f[1]))) ||
+	    (*f[2] && !queue_ret_valid(f[2])) || (*f[3] && !queue_xtext_valid(f[3], strlen(f[3]))))
+		return -1;
+	j->notify = nonempty(f[0]);
+	j->orcpt = nonempty(f[1]);
+	j->ret = nonempty(f[2]);
+	j->envid = nonempty(f[3]);
+	return 0;
 }
 
 /* Split a job packet; the domain is the recipient's, lowercased. */
@@ -108,7 +131,9 @@ static int job_parse(char *pkt, struct remote_job *j, char **domain)
 			break;
 		*p++ = '\0';
 	}
-	if (n != JOB_FIELDS - 1 || strcmp(f[0], "R") != 0 || !*f[1] ||
+	if (n != JOB_FIELDS - 1 && n != 6) /* 7 fields: no DSN parameters */
+		return -1;
+	if (strcmp(f[0], "R") != 0 || !*f[1] ||
 	    strspn(f[1], "0123456789") != strlen(f[1]) || !queue_id_valid(f[2], strlen(f[2])))
 		return -1;
 	for (size_t i = 3; i < 5; i++)
@@ -121,6 +146,10 @@ static int job_parse(char *pkt, struct remote_job *j, char **domain)
 	j->qid = xstrdup(f[2]);
 	j->sender = xstrdup(f[3]);
 	j->rcpt = xstrdup(f[4]);
+	if (n == JOB_FIELDS - 1 && dsn_params(j, f + 7) < 0) {
+		free(j->id), free(j->qid), free(j->sender), free(j->rcpt);
+		return -1;
+	}
 	*domain = xstrdup(at + 1);
 	for (char *p = *domain; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')

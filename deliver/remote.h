@@ -61,6 +61,7 @@ void remote_route_free(struct remote_route *r);
 /* One job from courierd: a recipient of a queued message. */
 struct remote_job {
 	char *id, *qid, *sender, *rcpt;
+	char *notify, *orcpt, *ret, *envid; /* DSN parameters to pass on; NULL: none */
 	int fd;              /* the message */
 };
 

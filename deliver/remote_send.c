@@ -104,12 +104,24 @@ static void remote_answer_all(struct rstate *s, int code, const char *text)
 static void remote_answer_rcpt(struct rstate *s, size_t j, const struct smtpc_rcpt *r)
 {
 	int code = r->code;
-	if (r->outcome == SMTPC_OK)
+	if (r->outcome == SMTPC_OK) {
 		code = code >= 200 && code < 300 ? code : 250;
-	else if (r->outcome == SMTPC_TEMP)
+		/* courierd's success DSN: not ours to send, or "relayed" (RFC 3461 5.2.2) */
+		const char *notify = s->jobs[j].notify;
+		int success = notify && strstr(notify, "SUCCESS") != NULL;
+		if (success && (r->dsn_relayed || r->dsn_passed)) {
+			struct buf t = BUF_INIT;
+			buf_printf(&t, "%s%s", r->dsn_relayed ? DSN_MARK_RELAYED : DSN_MARK_PASSED,
+				   buf_cstr((struct buf *)&r->reply));
+			remote_answer(s, j, code, r->enhanced, buf_cstr(&t));
+			buf_free(&t);
+			return;
+		}
+	} else if (r->outcome == SMTPC_TEMP) {
 		code = code >= 400 && code < 500 ? code : 451;
-	else
+	} else {
 		code = code >= 500 && code < 600 ? code : 554;
+	}
 	remote_answer(s, j, code, r->enhanced, buf_cstr((struct buf *)&r->reply));
 }
 
@@ -201,6 +213,8 @@ static void remote_msgs(struct rstate *s)
 			m->m.smtputf8 = remote_needs_utf8(s->jobs[j].sender);
 			m->m.downgrade = remote_downgrade;
 			m->m.downgrade_ctx = m;
+			m->m.ret = s->jobs[j].ret;
+			m->m.envid = s->jobs[j].envid;
 			m->fd7 = -1;
 		}
 		m->job[m->n++] = j;
@@ -220,7 +234,9 @@ static int remote_session(struct rstate *s, struct smtpc *c)
 		for (size_t i = 0; i < m->n; i++)
 			if (!s->done[m->job[i]]) {
 				which[n] = m->job[i];
-				smtpc_rcpt_init(&r[n++], s->jobs[m->job[i]].rcpt);
+				smtpc_rcpt_init(&r[n], s->jobs[m->job[i]].rcpt);
+				r[n].notify = s->jobs[m->job[i]].notify;
+				r[n++].orcpt = s->jobs[m->job[i]].orcpt;
 			}
 		enum smtpc_outcome st = n ? smtpc_send(c, &m->m, r, n) : SMTPC_OK;
 		for (size_t i = 0; i < n; i++) {

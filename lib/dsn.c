@@ -68,7 +68,8 @@ static int clean(const char *s)
 
 static const char *action_name(enum dsn_action a)
 {
-	static const char *const names[] = { "failed", "delayed", "delivered", "expanded" };
+	static const char *const names[] = { "failed", "delayed", "delivered", "expanded",
+					     "relayed" };
 	return names[a];
 }
 
@@ -85,7 +86,7 @@ static void human_part(const struct dsn_report *r, const struct dsn_rcpt *rc, si
 {
 	buf_append_str(out, "Content-Type: text/plain; charset=us-ascii\n\n");
 	buf_printf(out, "This is the mail system at %s.\n\n", r->reporting_mta);
-	for (int a = DSN_FAILED; a <= DSN_EXPANDED; a++) {
+	for (int a = DSN_FAILED; a <= DSN_RELAYED; a++) {
 		int first = 1;
 		for (size_t i = 0; i < n; i++) {
 			if ((int)rc[i].action != a)
@@ -93,6 +94,8 @@ static void human_part(const struct dsn_report *r, const struct dsn_rcpt *rc, si
 			if (first)
 				buf_append_str(out, a == DSN_FAILED ? "Your message could not be delivered to:\n"
 						    : a == DSN_DELAYED ? "Delivery is delayed (still trying) for:\n"
+						    : a == DSN_RELAYED ? "Your message was relayed, to a server "
+									 "that sends no delivery notices, for:\n"
 								       : "Your message was delivered to:\n");
 			first = 0;
 			buf_printf(out, "  <%s>: ", rc[i].addr);

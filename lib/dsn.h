@@ -18,7 +18,13 @@ struct buf;
 #define DSN_MAX_RCPTS 10000
 #define DSN_MAX_TEXT 1000  /* one diagnostic text */
 
-enum dsn_action { DSN_FAILED, DSN_DELAYED, DSN_DELIVERED, DSN_EXPANDED };
+enum dsn_action { DSN_FAILED, DSN_DELAYED, DSN_DELIVERED, DSN_EXPANDED, DSN_RELAYED };
+
+/* What the remote module puts after the status of a 2xx answer (RFC 3461
+ * 5.2.2): the next server took NOTIFY and reports success itself (no DSN of
+ * ours), or it does not speak DSN and we report "relayed". */
+#define DSN_MARK_PASSED "(dsn passed on) "
+#define DSN_MARK_RELAYED "(relayed) "
 
 struct dsn_rcpt {
 	const char *addr;    /* final recipient (mailbox) */

@@ -645,6 +645,8 @@ static void smtpc_rcpt_reply(struct smtpc *c, struct smtpc_rcpt *r, char *acc)
 		*acc = 1;
 		r->dsn_relayed = !(c->exts & SMTPC_EXT_DSN) && r->notify &&
 				 strstr(r->notify, "SUCCESS") != NULL;
+		r->dsn_passed = (c->exts & SMTPC_EXT_DSN) && r->notify &&
+				strstr(r->notify, "SUCCESS") != NULL;
 		return;
 	}
 	struct buf why = BUF_INIT;
@@ -797,6 +799,7 @@ enum smtpc_outcome smtpc_send(struct smtpc *c, const struct smtpc_msg *m,
 		rcpt[i].code = 0;
 		rcpt[i].enhanced[0] = '\0';
 		rcpt[i].dsn_relayed = 0;
+		rcpt[i].dsn_passed = 0;
 		buf_reset(&rcpt[i].reply);
 		if (!smtpc_addr_ok(rcpt[i].addr)) {
 			acc[i] = 2;

@@ -121,6 +121,8 @@ struct smtpc_rcpt {
 				      * own reason */
 	int dsn_relayed;             /* accepted by a server without DSN while
 				      * NOTIFY asked for SUCCESS: "relayed" */
+	int dsn_passed;              /* accepted with NOTIFY=...SUCCESS by a server
+				      * with DSN: it reports success itself */
 };
 
 struct smtpc_msg {

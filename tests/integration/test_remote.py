@@ -361,6 +361,57 @@ class RemoteTest(TempDirTestCase):
         finally:
             inst.close()
 
+    def dsn_instance(self, peer_dsn):
+        from test_courierd import Instance
+        peer = self.peer(dsn=peer_dsn)
+        inst = Instance(self.tmp)
+        inst.write("dns.conf", f"forwarders = 127.0.0.1:{self.dns.port}\ntimeout = 5\n")
+        inst.write("remote.conf", f"port = {self.port}\nconnect_timeout = 5\n")
+        shutil.copy(program("remote"), os.path.join(inst.libexec, "remote"))
+        os.chmod(os.path.join(inst.libexec, "remote"), 0o755)
+        inst.start_courierd()
+        inst.submit("sender@plain.test", ["a@plain.test\tSUCCESS,FAILURE\trfc822;A@plain.test",
+                                          "b@plain.test"],
+                    b"Subject: dsn\n\nhello\n", extra=b"Eenv+2B1\nNHDRS\n")
+        return peer, inst
+
+    def test_dsn_parameters_passed_to_the_next_hop(self):
+        """RFC 3461 5.2: NOTIFY, ORCPT, RET and ENVID go on; the next hop speaks DSN,
+        so the success notice is its to send: courierd sends none."""
+        peer, inst = self.dsn_instance(True)
+        try:
+            inst.wait_log(r"rcpt=<a@plain\.test> route=remote .*status=sent")
+            inst.wait_queue_empty()
+            mail = [l for t in peer.transcripts for l in t if l.upper().startswith("MAIL")]
+            rcpts = [l for t in peer.transcripts for l in t if l.upper().startswith("RCPT")]
+            self.assertIn("RET=HDRS", mail[0])
+            self.assertIn("ENVID=env+2B1", mail[0])
+            self.assertIn("RCPT TO:<a@plain.test> NOTIFY=SUCCESS,FAILURE "
+                          "ORCPT=rfc822;A@plain.test", rcpts)
+            self.assertIn("RCPT TO:<b@plain.test>", rcpts)
+            self.assertEqual(len(peer.messages), 1)  # the message, and no DSN of ours
+        finally:
+            inst.close()
+
+    def test_dsn_relayed_to_a_server_without_dsn(self):
+        """The next hop lacks DSN: NOTIFY=SUCCESS gets a "relayed" notice from us."""
+        peer, inst = self.dsn_instance(False)
+        try:
+            deadline = time.time() + 30
+            while len(peer.messages) < 2 and time.time() < deadline:
+                time.sleep(0.1)
+            self.assertEqual(len(peer.messages), 2, inst.logtext()[-2000:])
+            dsn = peer.messages[1]
+            self.assertEqual(dsn["from"], "")
+            self.assertEqual(dsn["rcpts"], ["sender@plain.test"])
+            self.assertIn(b"Action: relayed", dsn["data"])
+            self.assertIn(b"Original-Recipient: rfc822;A@plain.test", dsn["data"])
+            self.assertNotIn(b"Final-Recipient: rfc822; b@plain.test", dsn["data"])
+            mail = [l for t in peer.transcripts for l in t if l.upper().startswith("MAIL")]
+            self.assertNotIn("ENVID", mail[0])  # not to a server without DSN
+        finally:
+            inst.close()
+
 
 if __name__ == "__main__":
     unittest.main()
