@@ -12,15 +12,16 @@
  * by imapd's parser. It never runs as root and never touches a maildir. */
 #include "imapd.h"
 
-#include "base64.h"
 #include "config.h"
 #include "io.h"
 #include "log.h"
 #include "login.h"
 #include "paths.h"
 #include "priv.h"
+#include "sasl.h"
 #include "utf8.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -39,7 +40,15 @@ struct state {
 	int plaintext_ok; /* LOGIN and PLAIN allowed without TLS */
 	int done;
 	const char *tag;
+	struct buf mechs; /* SASL mechanisms from authd, asked at most once */
 };
+
+static const char *mechanisms(struct state *s)
+{
+	if (!s->mechs.len)
+		login_mechanisms(&s->l, &s->mechs);
+	return buf_cstr(&s->mechs);
+}
 
 static int may_login(const struct state *s)
 {
@@ -51,7 +60,15 @@ static void capabilities(struct state *s)
 	io_write_str(s->l.io, "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE");
 	if (s->l.tls != NULL && !login_tls_active(&s->l))
 		io_write_str(s->l.io, " STARTTLS");
-	io_write_str(s->l.io, may_login(s) ? " AUTH=PLAIN AUTH=LOGIN" : " LOGINDISABLED");
+	if (!may_login(s)) {
+		io_write_str(s->l.io, " LOGINDISABLED");
+		return;
+	}
+	for (const char *m = mechanisms(s); *m;) {
+		size_t n = strcspn(m, " ");
+		io_printf(s->l.io, " AUTH=%.*s", (int)n, m);
+		m += n + (m[n] == ' ');
+	}
 }
 
 static void tagged(struct state *s, const char *text)
@@ -59,26 +76,21 @@ static void tagged(struct state *s, const char *text)
 	io_printf(s->l.io, "%s %s\r\n", s->tag, text);
 }
 
-/* Authenticate and, on success, become the mail stage (does not return). */
-static void try_login(struct state *s, const char *user, const struct buf *pass)
+/* authd's answer: on success become the mail stage (does not return). */
+static void login_result(struct state *s, int ok, int tempfail, struct account *acct,
+			 struct buf *reason)
 {
-	struct account acct = ACCOUNT_INIT;
-	struct buf reason = BUF_INIT, err = BUF_INIT, st = BUF_INIT, fail = BUF_INIT;
-	int rc = AUTHCLIENT_NO;
-	if (strlen(user) == 0 || strlen(user) > LOGIN_MAX_USER || !utf8_valid(user, strlen(user)))
-		s->l.failures++;
-	else
-		rc = login_auth(&s->l, user, pass->data ? pass->data : "", pass->len, &acct, &reason);
-	if (rc == AUTHCLIENT_OK) {
-		log_info("login user=%s ip=%s", acct.address, s->l.ip);
+	struct buf err = BUF_INIT, st = BUF_INIT, fail = BUF_INIT;
+	if (ok) {
+		log_info("login user=%s ip=%s", acct->address, s->l.ip);
 		buf_printf(&st, "imap-tag=%s tls=%d", s->tag, login_tls_active(&s->l));
 		buf_printf(&fail, "%s NO [UNAVAILABLE] cannot start the mail session", s->tag);
-		login_exec(&s->l, &acct, buf_cstr(&st), buf_cstr(&fail), &err);
-		log_error("user=%s: %s", acct.address, buf_cstr(&err));
+		login_exec(&s->l, acct, buf_cstr(&st), buf_cstr(&fail), &err);
+		log_error("user=%s: %s", acct->address, buf_cstr(&err));
 		tagged(s, "NO [UNAVAILABLE] cannot start the mail session");
 		s->done = 1;
-	} else if (rc == AUTHCLIENT_TEMPFAIL) {
-		log_warn("auth tempfail ip=%s: %s", s->l.ip, buf_cstr(&reason));
+	} else if (tempfail) {
+		log_warn("auth tempfail ip=%s: %s", s->l.ip, buf_cstr(reason));
 		tagged(s, "NO [UNAVAILABLE] authentication service unavailable, try later");
 	} else {
 		tagged(s, "NO [AUTHENTICATIONFAILED] Authentication failed");
@@ -87,11 +99,23 @@ static void try_login(struct state *s, const char *user, const struct buf *pass)
 			s->done = 1;
 		}
 	}
-	account_free(&acct);
-	buf_free(&reason);
 	buf_free(&err);
 	buf_free(&st);
 	buf_free(&fail);
+}
+
+static void try_login(struct state *s, const char *user, const struct buf *pass)
+{
+	struct account acct = ACCOUNT_INIT;
+	struct buf reason = BUF_INIT;
+	int rc = AUTHCLIENT_NO;
+	if (strlen(user) == 0 || strlen(user) > LOGIN_MAX_USER || !utf8_valid(user, strlen(user)))
+		s->l.failures++;
+	else
+		rc = login_auth(&s->l, user, pass->data ? pass->data : "", pass->len, &acct, &reason);
+	login_result(s, rc == AUTHCLIENT_OK, rc == AUTHCLIENT_TEMPFAIL, &acct, &reason);
+	account_free(&acct);
+	buf_free(&reason);
 }
 
 static void cmd_login(struct state *s, struct parser *ps)
@@ -110,83 +134,42 @@ static void cmd_login(struct state *s, struct parser *ps)
 	login_wipe(&user);
 }
 
-/* One SASL response, decoded: the initial response (SASL-IR) when the
- * command has one, else a continuation line after "+ prompt". 0, -1 bad
- * base64, -2 cancelled by the client ("*"). */
-static int sasl_response(struct state *s, struct parser *ps, const char *prompt, struct buf *raw)
-{
-	struct buf b64 = BUF_INIT;
-	int rc = -1;
-	buf_reset(raw);
-	if (ps != NULL && p_peek(ps, ' ')) {
-		ps->p++;
-		if (p_atom(ps, &b64) < 0 || p_eol(ps) < 0)
-			goto done;
-		if (buf_eq_str(&b64, "="))
-			buf_reset(&b64);
-	} else {
-		io_printf(s->l.io, "+ %s\r\n", prompt);
-		if (io_flush(s->l.io) != IO_OK || io_read_line(s->l.io, &b64) != IO_OK)
-			goto done;
-		if (buf_eq_str(&b64, "*")) {
-			rc = -2;
-			goto done;
-		}
-	}
-	rc = base64_decode_strict(raw, b64.data ? b64.data : "", b64.len, NULL) == 0 ? 0 : -1;
-done:
-	login_wipe(&b64);
-	return rc;
-}
-
-/* SASL LOGIN (draft-murchison-sasl-login): the user name (which may come as
- * the initial response), then the password, each after its prompt. */
-static int login_responses(struct state *s, struct parser *ps, struct buf *user, struct buf *pass)
-{
-	int r = sasl_response(s, ps, "VXNlcm5hbWU6", user); /* "Username:" */
-	if (r == 0)
-		r = sasl_response(s, NULL, "UGFzc3dvcmQ6", pass); /* "Password:" */
-	if (r == 0 && (buf_has_nul(user) || buf_has_nul(pass) || user->len > LOGIN_MAX_USER))
-		r = -3;
-	return r;
-}
-
+/* AUTHENTICATE mechanism [initial-response] (RFC 3501 6.2.2, SASL-IR RFC
+ * 4959): every mechanism authd offers, the exchange relayed by lib/login. */
 static void cmd_authenticate(struct state *s, struct parser *ps)
 {
-	struct buf mech = BUF_INIT, raw = BUF_INIT, user = BUF_INIT, pass = BUF_INIT;
-	int login = 0;
-	if (p_sp(ps) < 0 || p_atom(ps, &mech) < 0) {
-		tagged(s, "BAD Syntax: AUTHENTICATE mechanism");
-	} else if (strcasecmp(buf_cstr(&mech), "PLAIN") != 0 &&
-		   !(login = strcasecmp(buf_cstr(&mech), "LOGIN") == 0)) {
+	struct buf mech = BUF_INIT, init = BUF_INIT, reason = BUF_INIT;
+	struct account acct = ACCOUNT_INIT;
+	int has_init = 0, bad = p_sp(ps) < 0 || p_atom(ps, &mech) < 0 || mech.len > 20;
+	if (!bad && p_peek(ps, ' ')) { /* SASL-IR */
+		ps->p++;
+		has_init = 1;
+		bad = p_atom(ps, &init) < 0;
+	}
+	if (bad || p_eol(ps) < 0) {
+		tagged(s, "BAD Syntax: AUTHENTICATE mechanism [initial-response]");
+	} else if (!sasl_mechanism_listed(mechanisms(s), buf_cstr(&mech))) {
 		tagged(s, "NO Unsupported authentication mechanism");
 	} else if (!may_login(s)) {
 		tagged(s, "NO [PRIVACYREQUIRED] AUTHENTICATE needs STARTTLS first");
-	} else if (login) {
-		int r = login_responses(s, ps, &user, &pass);
-		if (r == -2)
-			tagged(s, "BAD Authentication cancelled");
-		else if (r == -1)
-			tagged(s, "BAD Invalid base64");
-		else if (r < 0)
-			tagged(s, "NO [AUTHENTICATIONFAILED] Authentication failed");
-		else
-			try_login(s, buf_cstr(&user), &pass);
 	} else {
-		int r = sasl_response(s, ps, "", &raw);
-		if (r == -2)
+		for (size_t i = 0; i < mech.len; i++)
+			mech.data[i] = (char)toupper((unsigned char)mech.data[i]);
+		int r = login_sasl(&s->l, buf_cstr(&mech), has_init ? buf_cstr(&init) : NULL, &acct,
+				   &reason);
+		if (r < 0)
+			s->done = 1;
+		else if (r == SASL_CANCEL)
 			tagged(s, "BAD Authentication cancelled");
-		else if (r < 0)
-			tagged(s, "BAD Invalid base64");
-		else if (login_plain_split(raw.data ? raw.data : "", raw.len, &user, &pass) < 0)
-			tagged(s, "NO [AUTHENTICATIONFAILED] Authentication failed");
+		else if (r == SASL_BAD)
+			tagged(s, "BAD Invalid authentication data");
 		else
-			try_login(s, buf_cstr(&user), &pass);
+			login_result(s, r == SASL_OK, r != SASL_OK && r != SASL_NO, &acct, &reason);
 	}
 	buf_free(&mech);
-	login_wipe(&raw);
-	login_wipe(&user);
-	login_wipe(&pass);
+	login_wipe(&init);
+	account_free(&acct);
+	buf_free(&reason);
 }
 
 static void cmd_starttls(struct state *s, struct parser *ps)
@@ -261,6 +244,7 @@ static void serve(struct state *s)
 	}
 	io_flush(s->l.io);
 	login_wipe(&cmd);
+	buf_free(&s->mechs);
 }
 
 static void read_settings(struct state *s, struct buf *cert, struct buf *key)

@@ -152,6 +152,39 @@ class ImapLoginTest(TempDirTestCase):
         self.assertIn(b"[CAPABILITY IMAP4rev1", data[0])
         self.check_mail_session(c)
 
+    def test_cram_md5_and_scram_when_authd_offers_them(self):
+        from test_authd_sasl import ScramClient
+        authd = self.procs[0]
+        authd.terminate()
+        authd.wait(timeout=10)
+        sock = os.path.join(self.root, "var", "run", "estafette", "authd", "socket")
+        if os.path.exists(sock):
+            os.unlink(sock)
+        with open(os.path.join(self.etc, "authd.conf"), "a") as f:
+            f.write("mechanisms = PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256\n")
+        self.userdb("joe@example.test", "passwd", "-s", "-c", stdin=PASSWORD + "\n")
+        self.userdb("compile")
+        self.start_authd()
+        c = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)
+        for m in ("AUTH=PLAIN", "AUTH=LOGIN", "AUTH=CRAM-MD5", "AUTH=SCRAM-SHA-256"):
+            self.assertIn(m, c.capabilities)
+        typ, _ = c.login_cram_md5("joe@example.test", PASSWORD)
+        self.assertEqual(typ, "OK", self.logtext())
+        c.logout()
+        cl = ScramClient("joe@example.test", PASSWORD)
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        f = s.makefile("rb")
+        f.readline()
+        s.sendall(b"a AUTHENTICATE SCRAM-SHA-256 " + base64.b64encode(cl.first()) + b"\r\n")
+        line = f.readline()
+        self.assertTrue(line.startswith(b"+ "), line)
+        s.sendall(base64.b64encode(cl.final(base64.b64decode(line[2:].strip()))) + b"\r\n")
+        line = f.readline()
+        self.assertEqual(base64.b64decode(line[2:].strip()), cl.expect)  # server's proof
+        s.sendall(b"\r\n")
+        self.assertTrue(f.readline().startswith(b"a OK"), self.logtext())
+        s.close()
+
     def test_authenticate_plain_with_and_without_initial_response(self):
         tok = sasl_plain("joe@example.test", PASSWORD).encode()
         s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
@@ -182,7 +215,7 @@ class ImapLoginTest(TempDirTestCase):
         s.sendall(b"b AUTHENTICATE LOGIN\r\n")
         self.assertEqual(f.readline(), b"+ VXNlcm5hbWU6\r\n")
         s.sendall(b"not base64!\r\n")
-        self.assertEqual(f.readline(), b"b BAD Invalid base64\r\n")
+        self.assertEqual(f.readline(), b"b BAD Invalid authentication data\r\n")
         s.sendall(b"c AUTHENTICATE LOGIN " + b64("joe@example.test") + b"\r\n")
         self.assertEqual(f.readline(), b"+ UGFzc3dvcmQ6\r\n")
         s.sendall(b64("wrong") + b"\r\n")
