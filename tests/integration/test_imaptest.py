@@ -96,8 +96,10 @@ class ImaptestTest(TempDirTestCase):
         with open(os.path.join(root, "var", "log", "estafette.log"), errors="replace") as f:
             # listener(8) logs "exit pid=... status=sigN" for a session killed by a signal;
             # SIGTERM comes from the sandbox stopping, the others are crashes
+            # sanitizer builds report on stderr, which the sandbox logs, and exit 1
             crashes = [ln.strip() for ln in f
-                       if re.search(r" status=sig(4|6|7|8|11|31) ", ln)]
+                       if re.search(r" status=sig(4|6|7|8|11|31) |AddressSanitizer|"
+                                    r"LeakSanitizer|runtime error:", ln)]
         summary = {k: sorted(n for n, (o, _) in results.items() if o == k)
                    for k in ("pass", "skip", "fail", "hang")}
         print("\nimaptest: " + ", ".join(f"{len(v)} {k}" for k, v in summary.items()))
