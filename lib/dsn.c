@@ -109,9 +109,31 @@ static void human_part(const struct dsn_report *r, const struct dsn_rcpt *rc, si
 	}
 }
 
+/* The remote host of a reply as the remote module words it ("HOST[IP] said:
+ * ..."), for Remote-MTA (RFC 3464 2.3.5); 0 if the text names none. */
+static int remote_mta(const char *text, struct buf *host)
+{
+	const char *said = strstr(text, "] said: ");
+	if (!said)
+		return 0;
+	const char *start = said;
+	while (start > text && start[-1] != ' ')
+		start--;
+	const char *br = memchr(start, '[', (size_t)(said - start));
+	if (!br || br == start)
+		return 0;
+	for (const char *p = start; p < br; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == '_'))
+			return 0;
+	buf_set(host, start, (size_t)(br - start));
+	return 1;
+}
+
 static void status_part(const struct dsn_report *r, const struct dsn_rcpt *rc, size_t n,
 			struct buf *out)
 {
+	struct buf host = BUF_INIT;
 	buf_append_str(out, "Content-Type: message/delivery-status\n\n");
 	buf_printf(out, "Reporting-MTA: dns; %s\n", r->reporting_mta);
 	if (r->envid && r->envid[0])
@@ -126,6 +148,8 @@ static void status_part(const struct dsn_report *r, const struct dsn_rcpt *rc, s
 		buf_printf(out, "Final-Recipient: rfc822; %s\nAction: %s\nStatus: ", rc[i].addr,
 			   action_name(rc[i].action));
 		dsn_status(rc[i].code, rc[i].text, out);
+		if (remote_mta(rc[i].text, &host))
+			buf_printf(out, "\nRemote-MTA: dns; %s", buf_cstr(&host));
 		buf_append_str(out, "\nDiagnostic-Code: smtp; ");
 		append_text(out, rc[i].code);
 		buf_append_char(out, ' ');
@@ -139,6 +163,7 @@ static void status_part(const struct dsn_report *r, const struct dsn_rcpt *rc, s
 			buf_append_char(out, '\n');
 		}
 	}
+	buf_free(&host);
 }
 
 /* The header section's length, its blank line included (the whole text if none). */

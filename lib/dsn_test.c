@@ -124,3 +124,28 @@ TEST(dsn_format_hostile)
 	buf_free(&out);
 	buf_free(&err);
 }
+
+TEST(dsn_remote_mta_and_relayed)
+{
+	struct dsn_rcpt rc[3] = {
+		{ "a@example.test", "", DSN_FAILED, "550",
+		  "5.1.1 mx.example.test[192.0.2.1] said: 550 5.1.1 no such user (in reply to RCPT TO)",
+		  1700000050 },
+		{ "b@example.test", "", DSN_RELAYED, "250", "2.0.0 (relayed) mx said: 250 ok",
+		  1700000060 },
+		{ "c@example.test", "", DSN_FAILED, "550", "5.0.0 x[y] said: bad host (a b[c] said: )",
+		  1700000060 },
+	};
+	struct dsn_report r = report("Subject: t\n\nx\n", 0);
+	struct buf out = BUF_INIT, err = BUF_INIT;
+	CHECK_INT(dsn_format(&r, rc, 3, &out, &err), 0);
+	const char *s = buf_cstr(&out);
+	CHECK(strstr(s, "Status: 5.1.1\nRemote-MTA: dns; mx.example.test\nDiagnostic-Code: smtp; 550 ")
+	      != NULL);
+	CHECK(strstr(s, "Action: relayed\nStatus: 2.0.0\nDiagnostic-Code:") != NULL);
+	CHECK(strstr(s, "relayed, to a server that sends no delivery notices") != NULL);
+	CHECK(strstr(s, "Remote-MTA: dns; x\n") != NULL);
+	CHECK(strstr(s, "Remote-MTA: dns; b\n") == NULL);
+	buf_free(&out);
+	buf_free(&err);
+}

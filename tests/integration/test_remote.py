@@ -406,6 +406,7 @@ class RemoteTest(TempDirTestCase):
             self.assertEqual(dsn["rcpts"], ["sender@plain.test"])
             self.assertIn(b"Action: relayed", dsn["data"])
             self.assertIn(b"Original-Recipient: rfc822;A@plain.test", dsn["data"])
+            self.assertIn(b"Remote-MTA: dns; mx.plain.test\r\n", dsn["data"])
             self.assertNotIn(b"Final-Recipient: rfc822; b@plain.test", dsn["data"])
             mail = [l for t in peer.transcripts for l in t if l.upper().startswith("MAIL")]
             self.assertNotIn("ENVID", mail[0])  # not to a server without DSN
