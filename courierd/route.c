@@ -103,8 +103,7 @@ static int account_find(const char *local, size_t llen, const char *domain,
 	struct account a = ACCOUNT_INIT;
 	buf_append(&user, local, llen);
 	buf_printf(&user, "@%s", domain);
-	buf_append_str(&req, "LOOKUP courierd ");
-	authclient_encode(&req, user.data, user.len);
+	authclient_lookup_request(&req, "courierd", buf_cstr(&user));
 	static struct authconn conn = AUTHCONN_INIT; /* one connection for many look-ups */
 	int rc = authconn_request(&conn, buf_cstr(&req), LOOKUP_TIMEOUT_MS, &a, &reason);
 	if (rc == AUTHCLIENT_OK) {

@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include "courierd.h"
 #include "alloc.h"
+#include "fdpass.h"
 #include "file.h"
 #include "log.h"
 #include "paths.h"
@@ -364,20 +365,7 @@ static int job_send(struct cd_job *j)
 			   env->rcpts[j->idx].orcpt, env->ret ? env->ret : "",
 			   env->envid ? env->envid : "");
 	buf_free(&sender);
-	int rc = -1;
-	if (fd >= 0 && m->fd >= 0) {
-		union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } c;
-		memset(&c, 0, sizeof c);
-		struct iovec iov = { pkt.data, pkt.len };
-		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.b,
-				      .msg_controllen = sizeof c.b };
-		struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
-		h->cmsg_level = SOL_SOCKET;
-		h->cmsg_type = SCM_RIGHTS;
-		h->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(h), &fd, sizeof fd);
-		rc = sendmsg(m->fd, &msg, MSG_NOSIGNAL) < 0 ? -1 : 0;
-	}
+	int rc = fd >= 0 && m->fd >= 0 ? fdpass_send(m->fd, pkt.data, pkt.len, fd) : -1;
 	if (fd >= 0)
 		close(fd);
 	buf_free(&path);

@@ -23,6 +23,7 @@
 #include "alloc.h"
 #include "log.h"
 #include "priv.h"
+#include "fdpass.h"
 #include "queue.h"
 
 #include <errno.h>
@@ -161,28 +162,12 @@ static int job_parse(char *pkt, struct remote_job *j, char **domain)
  * -2 for a malformed one (refused, its descriptor closed). */
 static int job_recv(char *pkt, size_t size, int *fd)
 {
-	union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } c;
-	struct iovec iov = { pkt, size - 1 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.b,
-			    .msg_controllen = sizeof(c.b) };
-	*fd = -1;
-	ssize_t n;
-	while ((n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT)) < 0 && errno == EINTR)
-		;
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return -1;
-	if (n <= 0)
-		return 0;
-	pkt[n] = '\0';
-	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
-	if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS)
-		memcpy(fd, CMSG_DATA(h), sizeof(int));
-	if (*fd < 0 || (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || memchr(pkt, 0, (size_t)n)) {
-		if (*fd >= 0)
-			close(*fd);
-		return -2;
+	switch (fdpass_recv(sock, pkt, size, fd, FDPASS_NONBLOCK)) {
+	case FDPASS_OK: return 1;
+	case FDPASS_AGAIN: return -1;
+	case FDPASS_BAD: return -2;
+	default: return 0;
 	}
-	return 1;
 }
 
 static struct batch *batch_for(const char *domain)

@@ -23,6 +23,7 @@
 #include "spawn.h"
 #include "buf.h"
 #include "config.h"
+#include "fdpass.h"
 #include "log.h"
 #include "map.h"
 #include "paths.h"
@@ -239,42 +240,17 @@ static void job_alias(struct job *j)
 	run_deliver(j, &ra);
 }
 
-/* One packet and its descriptor; 1 job, 0 at EOF, -1 on a bad packet. */
-static int job_recv(char *pkt, size_t cap, int *fd)
-{
-	union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } c;
-	struct iovec iov = { pkt, cap - 1 };
-	struct msghdr m = { 0 };
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	m.msg_control = c.b;
-	m.msg_controllen = sizeof c.b;
-	*fd = -1;
-	ssize_t n;
-	while ((n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
-		;
-	if (n <= 0)
-		return n == 0 ? 0 : -2;
-	pkt[n] = '\0';
-	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
-	if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS)
-		memcpy(fd, CMSG_DATA(h), sizeof(int));
-	if (*fd < 0 || (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || memchr(pkt, 0, (size_t)n))
-		return -1;
-	return 1;
-}
-
 /* A packet from courierd: 0 at its end. */
 static int take_job(void)
 {
 	static char pkt[JOB_MAX + 1];
-	int fd, r = job_recv(pkt, sizeof pkt, &fd);
-	if (r == 0)
+	int fd, r = fdpass_recv(sock, pkt, sizeof pkt, &fd, 0);
+	if (r == FDPASS_EOF)
 		return 0;
-	if (r == -2)
+	if (r == FDPASS_ERROR)
 		log_fatal(EX_TEMPFAIL, "reading jobs: %s", strerror(errno));
 	struct job j = { .pkt = xstrdup(pkt), .msgfd = fd };
-	if (r < 0 || job_parse(j.pkt, &j) < 0) {
+	if (r != FDPASS_OK || job_parse(j.pkt, &j) < 0) {
 		log_error("malformed job refused");
 		job_free(&j);
 		return 1;

@@ -14,6 +14,7 @@
 #include "alloc.h"
 #include "authclient.h"
 #include "buf.h"
+#include "fdpass.h"
 #include "file.h"
 #include "log.h"
 #include "paths.h"
@@ -82,8 +83,7 @@ static void channel_close(void)
 static int send_request(struct lookup *l)
 {
 	struct buf req = BUF_INIT;
-	buf_append_str(&req, "LOOKUP deliver ");
-	authclient_encode(&req, l->job.f[5], strlen(l->job.f[5]));
+	authclient_lookup_request(&req, "deliver", l->job.f[5]);
 	buf_append_char(&req, '\n');
 	if (afd < 0) {
 		afd = authclient_connect(NULL);
@@ -190,22 +190,7 @@ static struct worker *worker_start(uid_t uid, gid_t gid)
 
 static int worker_send(struct worker *w, const struct buf *pkt, int msgfd)
 {
-	union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } c;
-	struct iovec iov = { pkt->data, pkt->len };
-	struct msghdr m = { 0 };
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	m.msg_control = c.b;
-	m.msg_controllen = sizeof c.b;
-	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
-	h->cmsg_level = SOL_SOCKET;
-	h->cmsg_type = SCM_RIGHTS;
-	h->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(h), &msgfd, sizeof(int));
-	ssize_t n;
-	while ((n = sendmsg(w->fd, &m, MSG_NOSIGNAL)) < 0 && errno == EINTR)
-		;
-	return n == (ssize_t)pkt->len ? 0 : -1;
+	return fdpass_send(w->fd, pkt->data, pkt->len, msgfd);
 }
 
 /* Too many idle workers: let the one idle longest go. */

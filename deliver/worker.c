@@ -13,6 +13,7 @@
  * Trusts: deliver-spawn (home and maildir come from authd through it). */
 #define _GNU_SOURCE /* pipe2 */
 #include "deliver.h"
+#include "fdpass.h"
 #include "jobout.h"
 #include "log.h"
 
@@ -29,30 +30,6 @@
 
 #define WORKER_PKT 8192
 #define WORKER_FIELDS 8
-
-static int recv_job(char *pkt, size_t cap, int *fd)
-{
-	union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } c;
-	struct iovec iov = { pkt, cap - 1 };
-	struct msghdr m = { 0 };
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	m.msg_control = c.b;
-	m.msg_controllen = sizeof c.b;
-	*fd = -1;
-	ssize_t n;
-	while ((n = recvmsg(0, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
-		;
-	if (n <= 0)
-		return 0;
-	pkt[n] = '\0';
-	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
-	if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS)
-		memcpy(fd, CMSG_DATA(h), sizeof(int));
-	if (*fd < 0 || (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || memchr(pkt, 0, (size_t)n))
-		return -1;
-	return 1;
-}
 
 static int split(char *pkt, char *f[WORKER_FIELDS])
 {
@@ -143,10 +120,10 @@ int deliver_worker(void)
 	char *f[WORKER_FIELDS];
 	log_info("worker for uid %lu", (unsigned long)getuid());
 	for (;;) {
-		int fd, r = recv_job(pkt, sizeof pkt, &fd);
-		if (r == 0)
+		int fd, r = fdpass_recv(0, pkt, sizeof pkt, &fd, 0);
+		if (r == FDPASS_EOF || r == FDPASS_ERROR)
 			return 0;
-		if (r < 0 || split(pkt, f) < 0) {
+		if (r != FDPASS_OK || split(pkt, f) < 0) {
 			answer("451", "4.3.0 malformed job for the delivery worker");
 			if (fd >= 0)
 				close(fd);

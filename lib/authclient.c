@@ -366,14 +366,19 @@ int authclient_request(const char *path, const char *request, int timeout_ms,
 	return rc;
 }
 
+void authclient_lookup_request(struct buf *req, const char *service, const char *user)
+{
+	buf_set_str(req, "LOOKUP ");
+	authclient_encode(req, service, strlen(service));
+	buf_append_char(req, ' ');
+	authclient_encode(req, user, strlen(user));
+}
+
 int authclient_lookup(const char *path, const char *service, const char *user,
 		      struct account *acct, struct buf *reason)
 {
 	struct buf req = BUF_INIT;
-	buf_append_str(&req, "LOOKUP ");
-	authclient_encode(&req, service, strlen(service));
-	buf_append_char(&req, ' ');
-	authclient_encode(&req, user, strlen(user));
+	authclient_lookup_request(&req, service, user);
 	int rc = authclient_request(path, buf_cstr(&req), AUTHCLIENT_TIMEOUT_MS, acct, reason);
 	buf_free(&req);
 	return rc;

@@ -74,6 +74,8 @@ int authclient_connect(const char *path);
 int authclient_request(const char *path, const char *request, int timeout_ms,
 		       struct account *acct, struct buf *reason);
 
+/* The request line "LOOKUP service user", both encoded (replaces req). */
+void authclient_lookup_request(struct buf *req, const char *service, const char *user);
 /* "LOOKUP service user". */
 int authclient_lookup(const char *path, const char *service, const char *user,
 		      struct account *acct, struct buf *reason);

@@ -57,10 +57,7 @@ int authconn_lookup(struct authconn *c, const char *service, const char *user,
 		    struct account *acct, struct buf *reason)
 {
 	struct buf req = BUF_INIT;
-	buf_append_str(&req, "LOOKUP ");
-	authclient_encode(&req, service, strlen(service));
-	buf_append_char(&req, ' ');
-	authclient_encode(&req, user, strlen(user));
+	authclient_lookup_request(&req, service, user);
 	int rc = authconn_request(c, buf_cstr(&req), AUTHCLIENT_TIMEOUT_MS, acct, reason);
 	buf_free(&req);
 	return rc;
