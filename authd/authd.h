@@ -19,7 +19,8 @@ struct authd {
 	size_t nbackends;
 	uint64_t fail_delay_ms;      /* before answering a failed AUTH */
 	uint64_t timeout_s;          /* a whole connection */
-	uint64_t max_connections;
+	uint64_t max_connections;    /* = the most connection processes */
+	uint64_t min_spare, max_spare; /* idle connection processes kept */
 	uint64_t max_user_failures;  /* within failure_window; 0 = no limit */
 	uint64_t max_ip_failures;
 	uint64_t failure_window_s;

@@ -5,14 +5,14 @@
  * Listens on paths_run()/authd/socket. Started as root it creates the socket,
  * gives it and its directory to the auth user (estafette-auth), and drops to
  * that user with lib/priv before it accepts anything; root never reads a
- * request. Each accepted connection is checked with SO_PEERCRED against the
- * suite's users, then served in its own forked process (session.c), so a slow
+ * request. Connections are served by pre-forked processes, one at a time each
+ * (pool.c), after an SO_PEERCRED check against the suite's users, so a slow
  * password hash or a failure delay holds up only that client. Runs in the
  * foreground; SIGTERM or SIGINT closes the socket, removes it and exits 0.
  *
  * Trusts: its configuration (authd.conf) and the account databases; nothing
  * that comes over the socket. */
-#define _GNU_SOURCE /* SO_PEERCRED, accept4, ppoll */
+#define _GNU_SOURCE /* SO_PEERCRED */
 #include "authd.h"
 #include "alloc.h"
 #include "authclient.h"
@@ -24,6 +24,7 @@
 #include "log.h"
 #include "passwd.h"
 #include "paths.h"
+#include "pool.h"
 #include "priv.h"
 #include "protocol.h"
 #include "ticket.h"
@@ -31,16 +32,13 @@
 #include <errno.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <poll.h>
 #include <pwd.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -54,17 +52,8 @@ static const char *const default_allowed =
 static const char *const known_settings[] = {
 	"backends", "fail_delay_ms", "timeout", "max_connections", "max_user_failures",
 	"max_ip_failures", "failure_window", "user", "allow_users", "mechanisms",
+	"min_spare", "max_spare",
 };
-
-static volatile sig_atomic_t got_term, got_chld;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGCHLD)
-		got_chld = 1;
-	else
-		got_term = 1;
-}
 
 static uid_t allowed[MAX_ALLOWED];
 static size_t nallowed;
@@ -170,6 +159,10 @@ static void read_config(struct authd *d, struct config_env *env)
 	get_u64(env, "fail_delay_ms", 1000, 0, 60000, CONFIG_UNIT_NONE, &d->fail_delay_ms);
 	get_u64(env, "timeout", 30, 1, 3600, CONFIG_UNIT_DURATION, &d->timeout_s);
 	get_u64(env, "max_connections", 64, 1, 10000, CONFIG_UNIT_NONE, &d->max_connections);
+	get_u64(env, "min_spare", 2, 0, 10000, CONFIG_UNIT_NONE, &d->min_spare);
+	get_u64(env, "max_spare", 8, 1, 10000, CONFIG_UNIT_NONE, &d->max_spare);
+	if (d->min_spare > d->max_spare)
+		log_fatal(EX_CONFIG, "authd.conf: min_spare is above max_spare");
 	get_u64(env, "max_user_failures", 10, 0, 1000000, CONFIG_UNIT_NONE, &d->max_user_failures);
 	get_u64(env, "max_ip_failures", 30, 0, 1000000, CONFIG_UNIT_NONE, &d->max_ip_failures);
 	get_u64(env, "failure_window", 900, 1, 86400, CONFIG_UNIT_DURATION, &d->failure_window_s);
@@ -225,103 +218,6 @@ static void make_sasl_secrets(struct authd *d)
 			log_fatal(EX_TEMPFAIL, "no random bytes");
 }
 
-static void set_signals(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGCHLD, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	sigset_t block;
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &block, NULL); /* delivered only inside ppoll() */
-}
-
-static _Noreturn void child(const struct authd *d, int lfd, int cfd, uid_t peer)
-{
-	close(lfd);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGCHLD, SIG_DFL);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	session_serve(d, cfd, peer);
-	close(cfd);
-	_exit(0);
-}
-
-static void accept_one(const struct authd *d, int lfd, size_t *active)
-{
-	int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (cfd < 0) {
-		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-			log_warn("accept: %s", strerror(errno));
-		return;
-	}
-	uid_t peer = (uid_t)-1;
-	if (!peer_allowed(cfd, &peer)) {
-		log_warn("refused connection from uid %ld", (long)(peer == (uid_t)-1 ? -1 : (long)peer));
-		static const char no[] = "NO permission%20denied\n";
-		(void)!write(cfd, no, sizeof no - 1);
-		close(cfd);
-		return;
-	}
-	pid_t pid = fork();
-	if (pid == 0)
-		child(d, lfd, cfd, peer);
-	if (pid < 0) {
-		log_error("fork: %s", strerror(errno));
-		static const char tf[] = "TEMPFAIL authd%20overloaded\n";
-		(void)!write(cfd, tf, sizeof tf - 1);
-	} else {
-		(*active)++;
-	}
-	close(cfd);
-}
-
-static void reap(size_t *active)
-{
-	int st;
-	pid_t pid;
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		if (*active)
-			(*active)--;
-		if (WIFSIGNALED(st) && WTERMSIG(st) != SIGTERM)
-			log_error("connection process %ld died of signal %d", (long)pid, WTERMSIG(st));
-	}
-}
-
-static void serve(const struct authd *d, int lfd)
-{
-	size_t active = 0;
-	sigset_t none;
-	sigemptyset(&none);
-	while (!got_term) {
-		/* at the limit, stop accepting: connections wait in the backlog */
-		struct pollfd pfd = { lfd, POLLIN, 0 };
-		int n = ppoll(&pfd, active < d->max_connections ? 1 : 0, NULL, &none);
-		int e = errno;
-		if (got_chld) {
-			got_chld = 0;
-			reap(&active);
-		}
-		if (n > 0 && (pfd.revents & POLLIN))
-			accept_one(d, lfd, &active);
-		else if (n < 0 && e != EINTR)
-			log_fatal(EX_TEMPFAIL, "poll: %s", strerror(e));
-	}
-	/* connections in progress finish by themselves within their timeout */
-	log_info("stopping (%zu connections still running)", active);
-}
-
 static _Noreturn void usage(void)
 {
 	fputs("usage: authd [--root DIR] [--debug]\n", stderr);
@@ -359,7 +255,7 @@ int main(int argc, char **argv)
 	paths_join(&dir, paths_run(), "authd");
 	authclient_socket_path(&path);
 	umask(022);
-	set_signals();
+	pool_signals();
 	int lfd = make_socket(buf_cstr(&dir), buf_cstr(&path), uid, gid, as_root);
 	/* the ticket key: made once, kept by the auth user; auth-exec(8) reads it as root */
 	if (ticket_key_create(NULL, as_root, uid, gid, &err) < 0 ||
@@ -379,7 +275,7 @@ int main(int argc, char **argv)
 		log_fatal(EX_TEMPFAIL, "%s", buf_cstr(&err));
 	log_info("listening on %s (%zu backends, %llu connections at most)", buf_cstr(&path),
 		 d.nbackends, (unsigned long long)d.max_connections);
-	serve(&d, lfd);
+	pool_serve(&d, lfd, peer_allowed);
 	close(lfd);
 	if (unlink(buf_cstr(&path)) < 0)
 		log_warn("%s: %s", buf_cstr(&path), strerror(errno));

@@ -58,7 +58,7 @@ static int may_login(const struct state *s)
 static void capabilities(struct state *s)
 {
 	io_write_str(s->l.io, "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE");
-	if (s->l.tls != NULL && !login_tls_active(&s->l))
+	if (login_tls_offered(&s->l))
 		io_write_str(s->l.io, " STARTTLS");
 	if (!may_login(s)) {
 		io_write_str(s->l.io, " LOGINDISABLED");
@@ -177,7 +177,10 @@ static void cmd_starttls(struct state *s, struct parser *ps)
 	struct buf err = BUF_INIT;
 	if (p_eol(ps) < 0) {
 		tagged(s, "BAD Syntax: STARTTLS");
-	} else if (s->l.tls == NULL || login_tls_active(&s->l)) {
+	} else if (!login_tls_offered(&s->l)) {
+		tagged(s, "NO TLS is not available");
+	} else if (login_tls_load(&s->l, &err) < 0) {
+		log_error("TLS disabled: %s", buf_cstr(&err));
 		tagged(s, "NO TLS is not available");
 	} else {
 		tagged(s, "OK Begin TLS negotiation now");
@@ -280,14 +283,14 @@ int main(int argc, char **argv)
 	read_settings(&s, &cert, &key);
 	if (login_init(&s.l, "imap", buf_cstr(&cert), buf_cstr(&key), &err) < 0)
 		log_fatal(EX_TEMPFAIL, "%s", buf_cstr(&err));
-	if (s.l.tls == NULL)
+	if (!login_tls_offered(&s.l))
 		log_debug("no TLS: %s", buf_cstr(&err));
 	io_set_timeout(s.l.io, LOGIN_TIMEOUT_MS);
 	io_set_deadline(s.l.io, LOGIN_DEADLINE_MS);
 	io_set_max_line(s.l.io, LOGIN_LINE_MAX);
 	if (implicit && login_starttls(&s.l, &err) < 0)
 		log_info("TLS handshake failed ip=%s: %s", s.l.ip, buf_cstr(&err));
-	else if (!implicit || s.l.tls)
+	else if (!implicit || login_tls_active(&s.l))
 		serve(&s);
 	login_free(&s.l);
 	buf_free(&cert);

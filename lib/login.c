@@ -6,6 +6,7 @@
  * when the mail stage must not or cannot have the socket itself. */
 #define _GNU_SOURCE
 #include "login.h"
+#include "alloc.h"
 #include "sasl.h"
 #include "config.h"
 #include "file.h"
@@ -61,10 +62,34 @@ int login_init(struct login *l, const char *service, const char *cert_file,
 		return -1;
 	}
 	io_set_nodelay(1);
-	if (cert_file && access(cert_file, R_OK) == 0)
-		l->tls = tls_server_ctx_new(cert_file, key_file ? key_file : cert_file, err);
-	else if (cert_file)
+	if (cert_file && access(cert_file, R_OK) == 0) {
+		l->cert_file = xstrdup(cert_file);
+		l->key_file = xstrdup(key_file ? key_file : cert_file);
+	} else if (cert_file) {
 		buf_error(err, "%s: %s", cert_file, strerror(errno));
+	}
+	return 0;
+}
+
+int login_tls_offered(const struct login *l)
+{
+	return l->cert_file != NULL && !login_tls_active(l);
+}
+
+int login_tls_load(struct login *l, struct buf *err)
+{
+	if (l->tls)
+		return 0;
+	if (l->cert_file == NULL) {
+		buf_error(err, "TLS not available");
+		return -1;
+	}
+	l->tls = tls_server_ctx_new(l->cert_file, l->key_file, err);
+	if (l->tls == NULL) {
+		free(l->cert_file);
+		l->cert_file = NULL; /* not offered again */
+		return -1;
+	}
 	return 0;
 }
 
@@ -74,6 +99,8 @@ void login_free(struct login *l)
 		io_free(l->io);
 	if (l->tls)
 		tls_ctx_free(l->tls);
+	free(l->cert_file);
+	free(l->key_file);
 	memset(l, 0, sizeof *l);
 }
 
@@ -84,10 +111,12 @@ int login_tls_active(const struct login *l)
 
 int login_starttls(struct login *l, struct buf *err)
 {
-	if (l->tls == NULL || login_tls_active(l)) {
+	if (login_tls_active(l)) {
 		buf_error(err, "TLS not available");
 		return -1;
 	}
+	if (login_tls_load(l, err) < 0)
+		return -1;
 	if (io_has_buffered_input(l->io)) {
 		buf_error(err, "client sent data before the TLS handshake");
 		return -1;

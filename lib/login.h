@@ -27,24 +27,34 @@
 struct login {
 	const char *service;  /* "pop3", "imap": authd's service and auth-exec's table key */
 	struct io *io;        /* the client, on fds 0 and 1 */
-	SSL_CTX *tls;         /* NULL when no certificate is configured */
+	SSL_CTX *tls;         /* loaded at the first STARTTLS (or at once for implicit TLS) */
+	char *cert_file, *key_file; /* NULL when no certificate is readable */
 	const char *ip;       /* TCPREMOTEIP or "" */
 	unsigned failures;    /* failed authentications so far */
 };
 
-/* Set up a login stage on fds 0/1: io with TCP_NODELAY, SIGPIPE ignored, the
- * client's IP from TCPREMOTEIP. cert_file NULL: no TLS; a file that is missing
- * leaves l->tls NULL with *err set (the caller decides whether that is fatal).
- * Returns 0, or -1 with *err (io could not be made). */
 /* The certificate and key files from a login stage's settings (tls_cert, default
  * default_cert; tls_key, default the certificate file), relative to the config dir. */
 struct config_env;
 void login_tls_files(struct config_env *env, const char *default_cert, struct buf *cert,
 		     struct buf *key);
 
+/* Set up a login stage on fds 0/1: io with TCP_NODELAY, SIGPIPE ignored, the
+ * client's IP from TCPREMOTEIP. cert_file NULL: no TLS; a file that is not
+ * readable means no TLS with *err set (the caller decides whether that is
+ * fatal). The TLS context itself is loaded only when a client asks for TLS:
+ * OpenSSL's set-up costs more than the rest of a login stage's start.
+ * Returns 0, or -1 with *err (io could not be made). */
 int login_init(struct login *l, const char *service, const char *cert_file,
 	       const char *key_file, struct buf *err);
 void login_free(struct login *l);
+
+/* 1 while STARTTLS/STLS may be offered: a certificate is readable (and has
+ * not failed to load) and TLS is not active yet. */
+int login_tls_offered(const struct login *l);
+/* Load the TLS context now (before the "go ahead" reply): -1 with *err, and
+ * TLS is no longer offered, when the certificate or key cannot be used. */
+int login_tls_load(struct login *l, struct buf *err);
 
 /* Start TLS on the client (after the protocol's "go ahead" reply, or at once
  * for implicit TLS). -1 with *err: the connection is unusable. Refuses when

@@ -192,7 +192,10 @@ static void cmd_auth(struct state *s, const struct pop3_cmd *c)
 static void cmd_stls(struct state *s, const struct pop3_cmd *c)
 {
 	struct buf err = BUF_INIT;
-	if (s->l.tls == NULL || login_tls_active(&s->l)) {
+	if (!login_tls_offered(&s->l)) {
+		reply(s, "-ERR STLS not available");
+	} else if (login_tls_load(&s->l, &err) < 0) {
+		log_error("TLS disabled: %s", buf_cstr(&err));
 		reply(s, "-ERR STLS not available");
 	} else if (io_has_buffered_input(s->l.io)) {
 		reply(s, "-ERR no pipelining after STLS");
@@ -212,7 +215,7 @@ static void cmd_stls(struct state *s, const struct pop3_cmd *c)
 static void cmd_capa(struct state *s, const struct pop3_cmd *c)
 {
 	unsigned f = POP3_CAPA_LOGIN;
-	if (s->l.tls && !login_tls_active(&s->l))
+	if (login_tls_offered(&s->l))
 		f |= POP3_CAPA_STLS;
 	pop3_capa(&s->out, f, (f & POP3_CAPA_LOGIN) ? mechanisms(s) : NULL);
 }
@@ -326,14 +329,14 @@ int main(int argc, char **argv)
 	read_settings(&s, &cert, &key);
 	if (login_init(&s.l, "pop3", buf_cstr(&cert), buf_cstr(&key), &err) < 0)
 		log_fatal(EX_TEMPFAIL, "%s", buf_cstr(&err));
-	if (s.l.tls == NULL)
+	if (!login_tls_offered(&s.l))
 		log_debug("no TLS: %s", buf_cstr(&err));
 	io_set_timeout(s.l.io, LOGIN_TIMEOUT_MS);
 	io_set_deadline(s.l.io, LOGIN_DEADLINE_MS);
 	io_set_max_line(s.l.io, POP3_MAX_LINE);
 	if (implicit && login_starttls(&s.l, &err) < 0) {
 		log_info("TLS handshake failed ip=%s: %s", s.l.ip, buf_cstr(&err));
-	} else if (!implicit || s.l.tls) {
+	} else if (!implicit || login_tls_active(&s.l)) {
 		serve(&s);
 	}
 	login_free(&s.l);

@@ -129,9 +129,27 @@ class Sandbox:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+                self.kill_leftovers()
         if self.proc:
             self.proc.stdout.close()
         return self.proc.returncode if self.proc else None
+
+    def kill_leftovers(self):
+        """SIGKILL every process still running a program of this instance:
+        daemons the sandbox started in their own sessions outlive its group."""
+        prefix = os.path.realpath(self.root) + os.sep
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                exe = os.readlink(f"/proc/{pid}/exe")
+            except OSError:
+                continue
+            if exe.startswith(prefix):
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except OSError:
+                    pass
 
     def __enter__(self):
         return self.start()

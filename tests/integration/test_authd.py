@@ -277,6 +277,54 @@ class AuthdTest(TempDirTestCase):
             self.assertEqual(s.recv(100), b"")  # closed by authd
             s.close()
 
+    def children(self):
+        kids = []
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open("/proc/%s/stat" % d) as f:
+                        stat = f.read()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == self.proc.pid:
+                    kids.append(int(d))
+        return kids
+
+    def test_pool_reuses_processes_and_dies_with_parent(self):
+        self.stop()
+        self.write_conf("min_spare = 2\nmax_spare = 3\nmax_connections = 10\n")
+        self.start()
+        for _ in range(200):  # one connection each, like smtpd's recipient checks
+            self.assertTrue(self.request("LOOKUP smtp joe@example.test").startswith("OK "))
+        time.sleep(0.3)
+        kids = self.children()
+        self.assertGreaterEqual(len(kids), 2)
+        self.assertLessEqual(len(kids), 4)  # max_spare, plus one being retired
+        # ten slow connections at once: the pool grows to max_connections and no further
+        held = []
+        for _ in range(10):
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(self.sock)
+            s.sendall(b"LOOKUP sm")
+            held.append(s)
+        deadline = time.time() + 5
+        while time.time() < deadline and len(self.children()) < 10:
+            time.sleep(0.05)
+        self.assertEqual(len(self.children()), 10)
+        for s in held:
+            s.sendall(b"tp joe@example.test\n")
+            s.settimeout(5)
+            self.assertTrue(s.recv(100).startswith(b"OK "))
+            s.close()
+        # a parent killed outright takes its workers along: no orphan keeps accepting
+        kids = self.children()
+        self.proc.kill()
+        self.proc.wait()
+        deadline = time.time() + 5
+        while time.time() < deadline and any(process_alive(k) for k in kids):
+            time.sleep(0.05)
+        self.assertFalse([k for k in kids if process_alive(k)])
+
     def test_enum_and_passwd(self):
         r = self.request("ENUM")
         lines = r.splitlines()
