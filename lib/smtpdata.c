@@ -20,7 +20,7 @@ void smtpdata_encode(struct smtpdata_enc *e, const void *in, size_t n, struct bu
 {
 	const unsigned char *p = in;
 	size_t want, k = 0;
-	if (size_mul(n, 2, &want) < 0)  /* each byte becomes at most two */
+	if (size_mul(n, 3, &want) < 0)  /* each byte becomes at most three (LF . x) */
 		die_nomem();
 	char *w = buf_space(out, want);
 	for (size_t i = 0; i < n; i++) {
@@ -32,6 +32,10 @@ void smtpdata_encode(struct smtpdata_enc *e, const void *in, size_t n, struct bu
 			e->bol = 1;
 			e->cr = 0;
 			continue;
+		}
+		if (e->cr) { /* a bare CR: make it a line end of its own */
+			w[k++] = '\n';
+			e->bol = 1;
 		}
 		if (e->bol && c == '.' && e->dotstuff)
 			w[k++] = '.';
@@ -66,6 +70,13 @@ static void smtpdata_count(struct smtpdata_info *info, const unsigned char *p, s
 			*line = 0;
 			*cr = 0;
 			continue;
+		}
+		if (*cr) { /* a bare CR gets an LF: it ends the line */
+			info->wire_size++;
+			(*line)--;
+			if (*line > info->longest_line)
+				info->longest_line = *line;
+			*line = 0;
 		}
 		info->wire_size++;
 		(*line)++;

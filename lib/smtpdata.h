@@ -5,12 +5,14 @@
  * with "." gets a second "." (dot-stuffing, 4.5.2) and the data ends with
  * CRLF "." CRLF. BDAT (RFC 3030) carries the same CRLF form without
  * dot-stuffing or terminator. A CR already before an LF is kept as the CR of
- * that CRLF; a bare CR elsewhere is passed through unchanged. Data not ending
+ * that CRLF; a bare CR elsewhere (sendmail input may hold one) gets an LF and
+ * ends its line, since RFC 5321 2.3.8 allows CR only in CRLF and a next hop
+ * might take <CR>.<CR> for the end of the data. Data not ending
  * in a line end gets one, so the terminator always starts a line (no
  * <LF>.<LF> or <CR>.<CR> can ever be produced: SMTP smuggling).
  * Lines longer than RFC 5321's 998 octets are passed through unchanged.
  * Trusts nothing about the input bytes; memory use is bounded by the caller's
- * chunk size (at most twice the input chunk is appended per call). */
+ * chunk size (at most three times the input chunk is appended per call). */
 #ifndef ESTAFETTE_SMTPDATA_H
 #define ESTAFETTE_SMTPDATA_H
 

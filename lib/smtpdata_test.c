@@ -46,7 +46,9 @@ TEST(smtpdata_crlf_and_dots)
 	ENC("x.y\n", 1, "x.y\r\n.\r\n");
 	ENC("a\r\nb\n", 1, "a\r\nb\r\n.\r\n");
 	ENC("\n\n", 1, "\r\n\r\n.\r\n");
-	ENC("a\rb\n", 1, "a\rb\r\n.\r\n");
+	ENC("a\rb\n", 1, "a\r\nb\r\n.\r\n");  /* a bare CR ends its line */
+	ENC("a\r.\rb", 1, "a\r\n..\r\nb\r\n.\r\n");
+	ENC("a\r\r\n", 0, "a\r\n\r\n");
 	ENC("end\r", 1, "end\r\n.\r\n");
 }
 
@@ -62,7 +64,8 @@ TEST(smtpdata_nul_kept)
 TEST(smtpdata_no_smuggling)
 {
 	static const char *const in[] = { "a\n.\nMAIL FROM:<x>\n", "a\r.\r\nb\n", "a\n.\r\nb",
-					  "\r\n.\r\n", ".\r\n.\n" };
+					  "\r\n.\r\n", ".\r\n.\n", "a\r.\rMAIL FROM:<x>\r",
+					  "a\n.\rb", "a\r.\nb" };
 	struct buf out = BUF_INIT;
 	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
 		encode_split(in[i], strlen(in[i]), 1, 1, &out);
@@ -70,8 +73,10 @@ TEST(smtpdata_no_smuggling)
 		CHECK(out.len >= 3);
 		for (const char *p = out.data; p + 5 <= out.data + out.len; p++)
 			CHECK(memcmp(p, "\r\n.\r\n", 5) != 0 || p == end);
-		for (size_t k = 0; k < out.len; k++)  /* every LF has its CR */
+		for (size_t k = 0; k < out.len; k++) { /* CR and LF only as CRLF */
 			CHECK(out.data[k] != '\n' || (k > 0 && out.data[k - 1] == '\r'));
+			CHECK(out.data[k] != '\r' || (k + 1 < out.len && out.data[k + 1] == '\n'));
+		}
 	}
 	buf_free(&out);
 }
@@ -117,6 +122,9 @@ TEST(smtpdata_scan_matches_encoding)
 		data[i] = i % 61 == 60 ? '\n' : i % 97 == 0 ? '.' : (char)('a' + i % 26);
 	data[65535] = '\n';
 	data[65536] = '.';
+	data[131071] = '\r'; /* bare CRs, one at a chunk's end */
+	data[1000] = '\r';
+	data[1001] = '.';
 	int fd = tmpfile_with(data, sizeof(data));
 	struct smtpdata_info info;
 	struct buf out = BUF_INIT;
