@@ -3,7 +3,7 @@
  * A fork per connection cost about 1 ms of the client's time (fork, page
  * faults, exit, reaping): more than the lookup itself, and smtpd asks once
  * per message. So workers are forked ahead and each one serves connection
- * after connection: it waits in ppoll() on the listening socket, accepts,
+ * after connection: it waits in epoll on the listening socket, accepts,
  * checks SO_PEERCRED, serves the session (session.c) and waits again. A slow
  * hash or a failure delay still holds up only its own worker.
  *
@@ -28,6 +28,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -112,14 +113,21 @@ static _Noreturn void worker(const struct pool *p, pid_t parent)
 	signal(SIGCHLD, SIG_DFL);
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
 		_exit(0);
+	/* EPOLLEXCLUSIVE: a connection wakes one idle worker, not all of them */
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event want = { .events = EPOLLIN | EPOLLEXCLUSIVE };
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, p->lfd, &want) < 0) {
+		log_error("epoll: %s", strerror(errno));
+		_exit(EX_TEMPFAIL);
+	}
 	sigset_t none;
 	sigemptyset(&none);
 	int idle = 0;
 	for (unsigned served = 0; served < WORKER_SESSIONS && !got_term;) {
 		if (!idle)
 			report(p->status_fd[1], idle = 1);
-		struct pollfd pfd = { p->lfd, POLLIN, 0 };
-		int n = ppoll(&pfd, 1, NULL, &none);
+		struct epoll_event ev;
+		int n = epoll_pwait(ep, &ev, 1, -1, &none); /* signals only in here */
 		if (got_term)
 			break;
 		if (n <= 0)
