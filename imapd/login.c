@@ -19,6 +19,7 @@
 #include "paths.h"
 #include "priv.h"
 #include "sasl.h"
+#include "userslots.h"
 #include "utf8.h"
 
 #include <ctype.h>
@@ -33,11 +34,13 @@
 #define LOGIN_LINE_MAX (40 * 1024) /* ID: 30 pairs of 1024-octet strings (RFC 2971) */
 #define MAX_AUTH_FAILURES 3
 
-static const char *const known_settings[] = { "tls_cert", "tls_key", "plaintext_auth", NULL };
+static const char *const known_settings[] = { "tls_cert", "tls_key", "plaintext_auth",
+					       "max_user_sessions", NULL };
 
 struct state {
 	struct login l;
 	int plaintext_ok; /* LOGIN and PLAIN allowed without TLS */
+	uint64_t max_user_sessions; /* passed on to imapd; 0: no bound */
 	int done;
 	const char *tag;
 	struct buf mechs; /* SASL mechanisms from authd, asked at most once */
@@ -83,7 +86,8 @@ static void login_result(struct state *s, int ok, int tempfail, struct account *
 	struct buf err = BUF_INIT, st = BUF_INIT, fail = BUF_INIT;
 	if (ok) {
 		log_info("login user=%s ip=%s", acct->address, s->l.ip);
-		buf_printf(&st, "imap-tag=%s tls=%d", s->tag, login_tls_active(&s->l));
+		buf_printf(&st, "imap-tag=%s tls=%d max-sessions=%llu", s->tag,
+			   login_tls_active(&s->l), (unsigned long long)s->max_user_sessions);
 		buf_printf(&fail, "%s NO [UNAVAILABLE] cannot start the mail session", s->tag);
 		login_exec(&s->l, acct, buf_cstr(&st), buf_cstr(&fail), &err);
 		log_error("user=%s: %s", acct->address, buf_cstr(&err));
@@ -256,7 +260,9 @@ static void read_settings(struct state *s, struct buf *cert, struct buf *key)
 	struct buf err = BUF_INIT;
 	if (config_read_env("imapd.conf", &env, &err) < 0 ||
 	    config_env_check(&env, known_settings, &err) < 0 ||
-	    config_env_bool(&env, "plaintext_auth", 1, &s->plaintext_ok, &err) < 0)
+	    config_env_bool(&env, "plaintext_auth", 1, &s->plaintext_ok, &err) < 0 ||
+	    config_env_u64(&env, "max_user_sessions", 0, 0, USERSLOTS_MAX, CONFIG_UNIT_NONE,
+			   &s->max_user_sessions, &err) < 0)
 		log_fatal(EX_CONFIG, "%s", buf_cstr(&err));
 	login_tls_files(&env, "imapd.pem", cert, key);
 	config_env_free(&env);

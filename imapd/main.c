@@ -10,6 +10,7 @@
 #include "alloc.h"
 #include "io.h"
 #include "log.h"
+#include "userslots.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -121,16 +122,51 @@ static void session_loop(struct session *s)
 /* After imap-login, the LOGIN or AUTHENTICATE command's tagged OK is ours
  * (auth-exec(8)): ESTAFETTE_LOGIN_STATE carries "imap-tag=TAG". Without it
  * the session is preauthenticated. */
-static void greet(struct session *s)
+static void login_state(const char *name, struct buf *out)
 {
 	const char *state = getenv("ESTAFETTE_LOGIN_STATE");
-	const char *t = state ? strstr(state, "imap-tag=") : NULL;
-	struct buf tag = BUF_INIT;
-	if (t != NULL && (t == state || t[-1] == ' ')) {
-		t += strlen("imap-tag=");
-		buf_set(&tag, t, strcspn(t, " "));
+	size_t nl = strlen(name);
+	buf_reset(out);
+	for (const char *w = state; w && *w; w += strcspn(w, " "), w += *w == ' ')
+		if (strncmp(w, name, nl) == 0 && w[nl] == '=') {
+			buf_set(out, w + nl + 1, strcspn(w + nl + 1, " "));
+			return;
+		}
+}
+
+/* imap-login's max_user_sessions (imapd(8)): a slot held for the session's
+ * life (its descriptor stays open until the process ends), or the LOGIN
+ * answered NO [LIMIT] and the session ended. */
+static void take_session_slot(struct session *s, struct buf *tag)
+{
+	struct buf v = BUF_INIT, err = BUF_INIT;
+	login_state("max-sessions", &v);
+	unsigned long max = v.len ? strtoul(buf_cstr(&v), NULL, 10) : 0;
+	int fd = max ? userslots_take(s->maildir, "imap", (unsigned)max, &err) : -1;
+	if (fd == USERSLOTS_FULL) {
+		log_info("session refused user=%s: %lu sessions already",
+			 getenv("USER") ? getenv("USER") : "-", max);
+		if (tag->len)
+			out_fmt(s, "%s NO [LIMIT] Too many IMAP sessions of this user\r\n", buf_cstr(tag));
+		else
+			out_str(s, "* BYE [LIMIT] Too many IMAP sessions of this user\r\n");
+		io_flush(s->io);
+		exit(0);
 	}
-	if (tag.len > 0 && command_tag_valid(&tag)) {
+	if (max && fd < 0) /* a broken disk must not lock the user out */
+		log_warn("session bound not applied: %s", buf_cstr(&err));
+	buf_free(&v);
+	buf_free(&err);
+}
+
+static void greet(struct session *s)
+{
+	struct buf tag = BUF_INIT;
+	login_state("imap-tag", &tag);
+	if (tag.len > 0 && !command_tag_valid(&tag))
+		buf_reset(&tag);
+	take_session_slot(s, &tag);
+	if (tag.len > 0) {
 		out_fmt(s, "%s OK [CAPABILITY ", buf_cstr(&tag));
 		cmd_capability_list(s);
 		out_str(s, "] Logged in\r\n");

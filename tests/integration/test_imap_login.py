@@ -152,6 +152,31 @@ class ImapLoginTest(TempDirTestCase):
         self.assertIn(b"[CAPABILITY IMAP4rev1", data[0])
         self.check_mail_session(c)
 
+    def test_max_user_sessions(self):
+        with open(os.path.join(self.etc, "imapd.conf"), "a") as f:
+            f.write("max_user_sessions = 2\n")
+        held = []
+        for _ in range(2):
+            c = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)
+            self.assertEqual(c.login("joe@example.test", PASSWORD)[0], "OK", self.logtext())
+            held.append(c)
+        third = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)
+        with self.assertRaises(imaplib.IMAP4.error) as cm:
+            third.login("joe@example.test", PASSWORD)
+        self.assertIn("[LIMIT]", str(cm.exception))
+        held.pop().logout()  # a slot comes free when its session ends
+        deadline = time.time() + 5
+        while True:
+            c = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)
+            try:
+                self.assertEqual(c.login("joe@example.test", PASSWORD)[0], "OK")
+                break
+            except imaplib.IMAP4.error:
+                self.assertLess(time.time(), deadline, "slot not freed")
+                time.sleep(0.1)
+        self.check_mail_session(c)
+        held[0].logout()
+
     def test_cram_md5_and_scram_when_authd_offers_them(self):
         from test_authd_sasl import ScramClient
         authd = self.procs[0]
