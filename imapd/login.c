@@ -254,16 +254,20 @@ static void serve(struct state *s)
 	buf_free(&s->mechs);
 }
 
-static void read_settings(struct state *s, struct buf *cert, struct buf *key)
+static void read_settings(struct state *s, struct buf *cert, struct buf *key,
+			  struct buf *plaintext)
 {
 	struct config_env env = CONFIG_ENV_INIT;
 	struct buf err = BUF_INIT;
 	if (config_read_env("imapd.conf", &env, &err) < 0 ||
 	    config_env_check(&env, known_settings, &err) < 0 ||
-	    config_env_bool(&env, "plaintext_auth", 1, &s->plaintext_ok, &err) < 0 ||
 	    config_env_u64(&env, "max_user_sessions", 0, 0, USERSLOTS_MAX, CONFIG_UNIT_NONE,
 			   &s->max_user_sessions, &err) < 0)
 		log_fatal(EX_CONFIG, "%s", buf_cstr(&err));
+	const char *pt;
+	config_env_string(&env, "plaintext_auth", NULL, &pt);
+	if (pt)
+		buf_set_str(plaintext, pt);
 	login_tls_files(&env, "imapd.pem", cert, key);
 	config_env_free(&env);
 	buf_free(&err);
@@ -283,12 +287,16 @@ int main(int argc, char **argv)
 	log_init("imap-login");
 	priv_refuse_root("imap-login");
 	struct state s;
-	struct buf cert = BUF_INIT, key = BUF_INIT, err = BUF_INIT;
+	struct buf cert = BUF_INIT, key = BUF_INIT, err = BUF_INIT, plaintext = BUF_INIT;
 	memset(&s, 0, sizeof s);
 	s.tag = "*";
-	read_settings(&s, &cert, &key);
+	read_settings(&s, &cert, &key, &plaintext);
 	if (login_init(&s.l, "imap", buf_cstr(&cert), buf_cstr(&key), &err) < 0)
 		log_fatal(EX_TEMPFAIL, "%s", buf_cstr(&err));
+	if (login_plaintext_allowed(&s.l, plaintext.len ? buf_cstr(&plaintext) : NULL,
+				    &s.plaintext_ok, &err) < 0)
+		log_fatal(EX_CONFIG, "%s.conf: %s", "imapd", buf_cstr(&err));
+	buf_reset(&err);
 	if (!login_tls_offered(&s.l))
 		log_debug("no TLS: %s", buf_cstr(&err));
 	io_set_timeout(s.l.io, LOGIN_TIMEOUT_MS);
@@ -301,6 +309,7 @@ int main(int argc, char **argv)
 	login_free(&s.l);
 	buf_free(&cert);
 	buf_free(&key);
+	buf_free(&plaintext);
 	buf_free(&err);
 	return 0;
 }

@@ -10,16 +10,20 @@
 #include "sasl.h"
 #include "config.h"
 #include "file.h"
+#include "ipaddr.h"
 #include "log.h"
 #include "paths.h"
 #include "ticket.h"
 #include "tls.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -67,6 +71,39 @@ int login_init(struct login *l, const char *service, const char *cert_file,
 		l->key_file = xstrdup(key_file ? key_file : cert_file);
 	} else if (cert_file) {
 		buf_error(err, "%s: %s", cert_file, strerror(errno));
+	}
+	return 0;
+}
+
+/* TCPREMOTEIP, else the socket on fd 0: a UNIX socket or a pipe is local. */
+static int client_local(const struct login *l)
+{
+	if (*l->ip)
+		return ipaddr_is_loopback(l->ip);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	char txt[INET6_ADDRSTRLEN];
+	if (getpeername(0, (struct sockaddr *)&ss, &len) < 0)
+		return errno == ENOTSOCK;
+	if (ss.ss_family == AF_INET)
+		return inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, txt, sizeof txt) &&
+		       ipaddr_is_loopback(txt);
+	if (ss.ss_family == AF_INET6)
+		return inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, txt, sizeof txt) &&
+		       ipaddr_is_loopback(txt);
+	return ss.ss_family == AF_UNIX;
+}
+
+int login_plaintext_allowed(const struct login *l, const char *setting, int *ok,
+			    struct buf *err)
+{
+	if (setting == NULL || strcasecmp(setting, "loopback") == 0) {
+		*ok = client_local(l);
+		return 0;
+	}
+	if (config_parse_bool(setting, strlen(setting), ok, err) < 0) {
+		buf_append_str(err, " (plaintext_auth: yes, no or loopback)");
+		return -1;
 	}
 	return 0;
 }

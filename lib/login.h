@@ -49,6 +49,14 @@ int login_init(struct login *l, const char *service, const char *cert_file,
 	       const char *key_file, struct buf *err);
 void login_free(struct login *l);
 
+/* The plaintext_auth setting: yes, no (or their config_parse_bool synonyms),
+ * or "loopback" (the default: NULL)
+ * meaning yes for a client on a loopback address or a local socket and no
+ * for everyone else, as smtpd's auth_loopback. Sets *ok for this client;
+ * -1 with *err for any other value. */
+int login_plaintext_allowed(const struct login *l, const char *setting, int *ok,
+			    struct buf *err);
+
 /* 1 while STARTTLS/STLS may be offered: a certificate is readable (and has
  * not failed to load) and TLS is not active yet. */
 int login_tls_offered(const struct login *l);

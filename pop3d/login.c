@@ -293,18 +293,22 @@ static void serve(struct state *s)
 	buf_free(&s->mechs);
 }
 
-static void read_settings(struct state *s, struct buf *cert, struct buf *key)
+static void read_settings(struct state *s, struct buf *cert, struct buf *key,
+			  struct buf *plaintext)
 {
 	struct config_env env = CONFIG_ENV_INIT;
 	struct buf err = BUF_INIT;
 	const char *v;
 	if (config_read_env("pop3d.conf", &env, &err) < 0 ||
-	    config_env_check(&env, known_settings, &err) < 0 ||
-	    config_env_bool(&env, "plaintext_auth", 1, &s->plaintext_ok, &err) < 0)
+	    config_env_check(&env, known_settings, &err) < 0)
 		log_fatal(EX_CONFIG, "%s", buf_cstr(&err));
 	config_env_string(&env, "uidl", "imap", &v);
 	if (strcmp(v, "maildir") != 0 && strcmp(v, "imap") != 0)
 		log_fatal(EX_CONFIG, "pop3d.conf: uidl must be maildir or imap, not %s", v);
+	const char *pt;
+	config_env_string(&env, "plaintext_auth", NULL, &pt);
+	if (pt)
+		buf_set_str(plaintext, pt);
 	login_tls_files(&env, "pop3d.pem", cert, key);
 	config_env_free(&env);
 	buf_free(&err);
@@ -324,11 +328,15 @@ int main(int argc, char **argv)
 	log_init("pop3-login");
 	priv_refuse_root("pop3-login");
 	struct state s;
-	struct buf cert = BUF_INIT, key = BUF_INIT, err = BUF_INIT;
+	struct buf cert = BUF_INIT, key = BUF_INIT, err = BUF_INIT, plaintext = BUF_INIT;
 	memset(&s, 0, sizeof s);
-	read_settings(&s, &cert, &key);
+	read_settings(&s, &cert, &key, &plaintext);
 	if (login_init(&s.l, "pop3", buf_cstr(&cert), buf_cstr(&key), &err) < 0)
 		log_fatal(EX_TEMPFAIL, "%s", buf_cstr(&err));
+	if (login_plaintext_allowed(&s.l, plaintext.len ? buf_cstr(&plaintext) : NULL,
+				    &s.plaintext_ok, &err) < 0)
+		log_fatal(EX_CONFIG, "%s.conf: %s", "pop3d", buf_cstr(&err));
+	buf_reset(&err);
 	if (!login_tls_offered(&s.l))
 		log_debug("no TLS: %s", buf_cstr(&err));
 	io_set_timeout(s.l.io, LOGIN_TIMEOUT_MS);
@@ -344,6 +352,7 @@ int main(int argc, char **argv)
 	buf_free(&s.out);
 	buf_free(&cert);
 	buf_free(&key);
+	buf_free(&plaintext);
 	buf_free(&err);
 	return 0;
 }

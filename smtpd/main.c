@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "io.h"
+#include "ipaddr.h"
 #include "log.h"
 #include "paths.h"
 #include "priv.h"
@@ -63,18 +64,6 @@ static const char *env_token(const char *name)
 	return v;
 }
 
-static int ip_loopback(const char *ip)
-{
-	unsigned char a[16];
-	if (inet_pton(AF_INET, ip, a) == 1)
-		return a[0] == 127;
-	if (inet_pton(AF_INET6, ip, a) != 1)
-		return 0;
-	static const unsigned char one[16] = { [15] = 1 };
-	static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
-	return memcmp(a, one, 16) == 0 || (memcmp(a, mapped, 12) == 0 && a[12] == 127);
-}
-
 static void read_env(struct session *s)
 {
 	unsigned char a[16];
@@ -86,7 +75,7 @@ static void read_env(struct session *s)
 	s->host = env_token("TCPREMOTEHOST");
 	s->port = env_token("TCPREMOTEPORT");
 	s->localip = env_token("TCPLOCALIP");
-	s->loopback = *s->ip && ip_loopback(s->ip);
+	s->loopback = *s->ip && ipaddr_is_loopback(s->ip);
 }
 
 static void read_config(struct session *s)

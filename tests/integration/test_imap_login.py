@@ -152,6 +152,38 @@ class ImapLoginTest(TempDirTestCase):
         self.assertIn(b"[CAPABILITY IMAP4rev1", data[0])
         self.check_mail_session(c)
 
+    def run_login_stage(self, program, remote_ip, script):
+        """A login stage on pipes, as if its client were remote_ip (TCPREMOTEIP)."""
+        env = dict(self.env, TCPREMOTEIP=remote_ip)
+        kw = {"user": "estafette-net"} if AS_ROOT else {}
+        r = subprocess.run([os.path.join(self.libexec, program)], input=script, env=env,
+                           capture_output=True, timeout=30, **kw)
+        return r.stdout.decode(errors="replace")
+
+    def test_plaintext_only_from_loopback_by_default(self):
+        login = b"a CAPABILITY\r\nb LOGIN joe@example.test \"" + PASSWORD.encode() + b"\"\r\n"
+        out = self.run_login_stage("imap-login", "192.0.2.7", login + b"c LOGOUT\r\n")
+        self.assertIn("LOGINDISABLED", out)
+        self.assertNotIn("AUTH=PLAIN", out)
+        self.assertIn("b NO [PRIVACYREQUIRED]", out)
+        out = self.run_login_stage("pop3-login", "2001:db8::7",
+                                   b"USER joe@example.test\r\nQUIT\r\n")
+        self.assertIn("-ERR [AUTH]", out)
+        # a loopback client may, and so may anyone with plaintext_auth = yes
+        out = self.run_login_stage("imap-login", "::ffff:127.0.0.1", b"a CAPABILITY\r\nz LOGOUT\r\n")
+        self.assertIn("AUTH=PLAIN", out)
+        with open(os.path.join(self.etc, "imapd.conf"), "a") as f:
+            f.write("plaintext_auth = yes\n")
+        out = self.run_login_stage("imap-login", "192.0.2.7", b"a CAPABILITY\r\nz LOGOUT\r\n")
+        self.assertIn("AUTH=PLAIN", out)
+        with open(os.path.join(self.etc, "imapd.conf"), "a") as f:
+            f.write("plaintext_auth = sometimes\n")
+        r = subprocess.run([os.path.join(self.libexec, "imap-login")], input=b"",
+                           env=self.env, capture_output=True, timeout=30,
+                           **({"user": "estafette-net"} if AS_ROOT else {}))
+        self.assertEqual(r.returncode, 78, r.stderr)  # EX_CONFIG
+        self.assertIn(b"plaintext_auth", r.stderr)
+
     def test_max_user_sessions(self):
         with open(os.path.join(self.etc, "imapd.conf"), "a") as f:
             f.write("max_user_sessions = 2\n")
