@@ -60,6 +60,14 @@ static void stuff(struct fuzz_in *in, int limited, uint64_t lines, int pieces, s
 	pop3_stuff_end(&st, out);
 }
 
+static int bare_cr(const struct fuzz_in *in)
+{
+	for (size_t i = 0; i < in->len; i++)
+		if (in->p[i] == '\r' && (i + 1 == in->len || in->p[i + 1] != '\n'))
+			return 1;
+	return 0;
+}
+
 static void fuzz_message(struct fuzz_in *in, unsigned opt)
 {
 	struct buf one = BUF_INIT, pieces = BUF_INIT, data = BUF_INIT;
@@ -68,6 +76,13 @@ static void fuzz_message(struct fuzz_in *in, unsigned opt)
 	stuff(in, limited, lines, 0, &one);
 	stuff(in, limited, lines, 1, &pieces);
 	FUZZ_CHECK(fuzz_eq(one.data, one.len, pieces.data, pieces.len));
+	/* POP3 passes a bare CR as it is, SMTP's encoder ends a line there:
+	 * the two agree on everything else */
+	if (bare_cr(in)) {
+		buf_free(&one);
+		buf_free(&pieces);
+		return;
+	}
 	struct smtpdata_enc e;
 	smtpdata_init(&e, 1);
 	smtpdata_encode(&e, in->p, in->len, &data);

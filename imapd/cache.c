@@ -1,12 +1,13 @@
 /* cache: what FETCH needs of each message, by UID, in the folder's
  * "estafette-cache", so that reopening a large mailbox reads no message file:
- *   EC1 <uidvalidity>
+ *   EC2 <uidvalidity>
  *   <uid> <size> <mtime> <envelope length> <bodystructure length>
  *   <envelope bytes><bodystructure bytes>
  * (a size or mtime of -1 is unknown, a length of 0 absent), records in
  * ascending UID order. A message file never changes once delivered, so a
  * record stays true as long as its UID and the UIDVALIDITY do. The file is
  * mapped read-only; new entries are written at close with file_replace.
+ * EC1 files (ENVELOPEs without address groups) are ignored and rewritten.
  * Trusts: the file is the account's own; still every length is checked
  * against the file's size and a malformed file is ignored from there on. */
 #include "imapd.h"
@@ -106,7 +107,7 @@ void cache_load(struct mailbox *mb)
 	if (d == NULL)
 		return;
 	const char *nl = memchr(d, '\n', size < 64 ? size : 64);
-	if (nl == NULL || sscanf(d, "EC1 %lu\n", &validity) != 1 || validity != mb->uidvalidity)
+	if (nl == NULL || sscanf(d, "EC2 %lu\n", &validity) != 1 || validity != mb->uidvalidity)
 		return;
 	off = (size_t)(nl - d) + 1;
 	unsigned long long v[5];
@@ -141,7 +142,7 @@ void cache_save(struct mailbox *mb)
 	struct buf text = BUF_INIT, p = BUF_INIT;
 	if (!mb->cache_dirty)
 		return;
-	buf_printf(&text, "EC1 %lu\n", (unsigned long)mb->uidvalidity);
+	buf_printf(&text, "EC2 %lu\n", (unsigned long)mb->uidvalidity);
 	for (size_t i = 0; i < mb->count; i++) {
 		const struct msg *m = &mb->msgs[i];
 		if (m->gone || !(m->have_size || m->have_mtime || m->env || m->bs))

@@ -1,32 +1,19 @@
-/* cmd_append: APPEND mailbox [(flags)] [date-time] literal. The message is
- * delivered into the folder's cur/ through lib/maildir (tmp, fsync, link),
- * with CRLF line ends stored as LF and INTERNALDATE as the file's mtime;
- * UIDPLUS's APPENDUID comes from a scan of the folder right after. */
+/* cmd_append: APPEND mailbox [(flags)] [date-time] literal, repeated for
+ * MULTIAPPEND (RFC 3502, all or nothing). Each message is delivered into the
+ * folder's cur/ through lib/maildir (tmp, fsync, link), with CRLF line ends
+ * stored as LF and INTERNALDATE as the file's mtime; UIDPLUS's APPENDUID
+ * comes from one scan of the folder right after. The command reader bounds
+ * the whole command (all literals together) by about APPENDLIMIT. */
 #include "imapd.h"
 
+#include "alloc.h"
 #include "date.h"
 #include "maildir.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-/* The UID the folder gave to file name (after a scan), or 0. */
-uint32_t folder_uid_of(const char *path, const char *name, uint32_t *validity)
-{
-	struct disk_msg *d;
-	size_t n;
-	uint32_t next, uid = 0;
-	size_t bl = strcspn(name, ":");
-	int fd = folder_lock(path);
-	folder_scan_flags(path, FOLDER_SCAN_PEEK, validity, &next, &d, &n); /* \Recent stays */
-	folder_unlock(fd);
-	for (size_t i = n; i-- > 0 && uid == 0;)
-		if (strncmp(d[i].name, name, bl) == 0 && (d[i].name[bl] == ':' || d[i].name[bl] == 0))
-			uid = d[i].uid;
-	disk_msgs_free(d, n);
-	return uid;
-}
+#include <unistd.h>
 
 static size_t crlf_count(const struct buf *b)
 {
@@ -60,7 +47,7 @@ static int deliver(const char *path, const struct mdflags *f, time_t t, int have
 }
 
 /* The message literal (or a BINARY literal8, ~{n}), or UTF8 (~{n}...) once
- * UTF8=ACCEPT is enabled (RFC 6855 4), up to the end of the command. */
+ * UTF8=ACCEPT is enabled (RFC 6855 4). */
 static int append_message(struct session *s, struct parser *ps, struct buf *msg)
 {
 	int utf8 = 0;
@@ -78,18 +65,93 @@ static int append_message(struct session *s, struct parser *ps, struct buf *msg)
 	}
 	if (!p_peek(ps, '{') || p_string(ps, msg) < 0 || (utf8 && p_char(ps, ')') < 0))
 		return -1;
-	return p_eol(ps);
+	return 0;
+}
+
+/* One message of an APPEND; MULTIAPPEND (RFC 3502) brings several. */
+struct appended {
+	struct mdflags f;
+	time_t t;
+	int have_t;
+	struct buf msg, file;
+};
+
+#define APPEND_MAX_MESSAGES 1000
+
+/* [flags] [date-time] message, into a. 0, -1 (BAD, ps->err), or -2 (the
+ * date-time is invalid). */
+static int parse_one(struct session *s, struct parser *ps, struct mailbox *kw, struct appended *a)
+{
+	struct buf date = BUF_INIT;
+	int zone, rc = 0;
+	const char *err = NULL;
+	if (p_peek(ps, '(') && (store_parse_flags(s, ps, kw, &a->f) < 0 || p_sp(ps) < 0))
+		rc = -1;
+	else if (p_peek(ps, '"') && (p_string(ps, &date) < 0 || p_sp(ps) < 0))
+		rc = -1;
+	else if (date.len && date_parse_imap_datetime(date.data, date.len, &a->t, &zone, &err) < 0)
+		rc = -2;
+	else if (append_message(s, ps, &a->msg) < 0)
+		rc = -1;
+	a->have_t = date.len > 0;
+	buf_free(&date);
+	return rc;
+}
+
+/* UIDs of the files just delivered, in order, from one scan (APPENDUID). */
+static void append_uids(const char *path, struct appended *v, size_t n, uint32_t *validity,
+			struct buf *set)
+{
+	struct disk_msg *d;
+	size_t nd;
+	uint32_t next, prev = 0, run_start = 0;
+	int fd = folder_lock(path);
+	folder_scan_flags(path, FOLDER_SCAN_PEEK, validity, &next, &d, &nd); /* \Recent stays */
+	folder_unlock(fd);
+	for (size_t k = 0; k <= n; k++) {
+		uint32_t uid = 0;
+		size_t bl = k < n ? strcspn(buf_cstr(&v[k].file), ":") : 0;
+		for (size_t i = nd; k < n && i-- > 0 && uid == 0;)
+			if (strncmp(d[i].name, v[k].file.data, bl) == 0 &&
+			    (d[i].name[bl] == ':' || d[i].name[bl] == 0))
+				uid = d[i].uid;
+		if (k > 0 && (k == n || uid != prev + 1)) { /* close the run */
+			buf_printf(set, "%s%lu", set->len ? "," : "", (unsigned long)run_start);
+			if (prev != run_start)
+				buf_printf(set, ":%lu", (unsigned long)prev);
+		}
+		if (k == 0 || uid != prev + 1)
+			run_start = uid;
+		prev = uid;
+	}
+	disk_msgs_free(d, nd);
+}
+
+/* All or nothing (RFC 3502 6.3.11): a failure removes what was delivered. */
+static int deliver_all(const char *path, struct appended *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (deliver(path, &v[i].f, v[i].t, v[i].have_t, &v[i].msg, &v[i].file) == 0)
+			continue;
+		struct buf p = BUF_INIT;
+		for (size_t k = 0; k < i; k++) {
+			buf_reset(&p);
+			buf_printf(&p, "%s/cur/%s", path, buf_cstr(&v[k].file));
+			(void)unlink(buf_cstr(&p));
+		}
+		buf_free(&p);
+		return -1;
+	}
+	return 0;
 }
 
 void cmd_append(struct session *s, struct parser *ps)
 {
-	struct buf name = BUF_INIT, path = BUF_INIT, date = BUF_INIT, msg = BUF_INIT, file = BUF_INIT;
-	struct mdflags f;
+	struct buf name = BUF_INIT, path = BUF_INIT, uids = BUF_INIT;
+	struct appended *v = NULL;
+	size_t n = 0;
 	struct mailbox tmp;
 	const char *err = NULL;
-	time_t t = 0;
-	int zone, have_t = 0;
-	memset(&f, 0, sizeof f);
 	memset(&tmp, 0, sizeof tmp);
 	if (p_sp(ps) < 0 || p_mailbox(s, ps, &name) < 0 || p_sp(ps) < 0) {
 		out_bad(s, ps);
@@ -102,41 +164,48 @@ void cmd_append(struct session *s, struct parser *ps)
 	}
 	tmp.path = path.data;
 	keywords_load(&tmp);
-	if (p_peek(ps, '(') && (store_parse_flags(s, ps, &tmp, &f) < 0 || p_sp(ps) < 0)) {
-		out_bad(s, ps);
-		goto done;
-	}
-	if (p_peek(ps, '"')) {
-		if (p_string(ps, &date) < 0 || p_sp(ps) < 0 ||
-		    date_parse_imap_datetime(date.data, date.len, &t, &zone, &err) < 0) {
+	uint64_t lf_size = 0;
+	for (int more = 1; more;) {
+		if (n == APPEND_MAX_MESSAGES) {
+			out_tagged(s, "NO", "[LIMIT] Too many messages in one APPEND");
+			goto done;
+		}
+		v = xreallocarray(v, n + 1, sizeof *v);
+		memset(&v[n], 0, sizeof v[n]);
+		int r = parse_one(s, ps, &tmp, &v[n++]);
+		if (r == -2) {
 			out_tagged(s, "BAD", "Invalid date-time");
 			goto done;
 		}
-		have_t = 1;
+		more = r == 0 && p_peek(ps, ' ') && p_sp(ps) == 0;
+		if (r < 0 || (!more && p_eol(ps) < 0)) {
+			out_bad(s, ps);
+			goto done;
+		}
+		lf_size += v[n - 1].msg.len - crlf_count(&v[n - 1].msg);
 	}
-	if (append_message(s, ps, &msg) < 0) {
-		out_bad(s, ps);
-		goto done;
-	}
-	uint64_t lf_size = msg.len - crlf_count(&msg);
 	if (quota_check(buf_cstr(&path), lf_size) < 0) {
 		out_tagged(s, "NO", "[OVERQUOTA] Mailbox is over quota");
 		goto done;
 	}
-	if (deliver(buf_cstr(&path), &f, t, have_t, &msg, &file) < 0) {
+	if (deliver_all(buf_cstr(&path), v, n) < 0) {
 		out_tagged(s, "NO", "[SERVERBUG] Cannot store message");
 		goto done;
 	}
-	quota_add(buf_cstr(&path), (int64_t)lf_size, 1);
-	uint32_t validity = 0, uid = folder_uid_of(buf_cstr(&path), buf_cstr(&file), &validity);
-	out_done(s, "OK", "[APPENDUID %lu %lu] APPEND completed", (unsigned long)validity,
-		 (unsigned long)uid);
+	quota_add(buf_cstr(&path), (int64_t)lf_size, (int64_t)n);
+	uint32_t validity = 0;
+	append_uids(buf_cstr(&path), v, n, &validity, &uids);
+	out_done(s, "OK", "[APPENDUID %lu %s] APPEND completed", (unsigned long)validity,
+		 buf_cstr(&uids));
 done:
 	for (int i = 0; i < IMAPD_KEYWORDS; i++)
 		free(tmp.keywords[i]);
+	for (size_t i = 0; i < n; i++) {
+		buf_free(&v[i].msg);
+		buf_free(&v[i].file);
+	}
+	free(v);
 	buf_free(&name);
 	buf_free(&path);
-	buf_free(&date);
-	buf_free(&msg);
-	buf_free(&file);
+	buf_free(&uids);
 }

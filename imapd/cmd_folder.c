@@ -246,17 +246,19 @@ static int subs_update(struct session *s, const char *name, int add)
 
 static void subscribe(struct session *s, struct parser *ps, int add)
 {
-	struct buf name = BUF_INIT, path = BUF_INIT;
+	struct buf name = BUF_INIT, path = BUF_INIT, canon = BUF_INIT;
 	if (arg_folder(s, ps, &name, &path) == 0) {
+		folder_canonical(buf_cstr(&name), &canon); /* the file keeps Courier's form */
 		if (p_eol(ps) < 0)
 			out_bad(s, ps);
-		else if (subs_update(s, buf_cstr(&name), add) < 0)
+		else if (subs_update(s, buf_cstr(&canon), add) < 0)
 			out_tagged(s, "NO", "[SERVERBUG] Cannot write subscriptions");
 		else
 			out_done(s, "OK", "%s completed", add ? "SUBSCRIBE" : "UNSUBSCRIBE");
 	}
 	buf_free(&name);
 	buf_free(&path);
+	buf_free(&canon);
 }
 
 void cmd_subscribe(struct session *s, struct parser *ps)

@@ -1,5 +1,8 @@
 /* cmd_list: LIST, LSUB and STATUS. Folders come from the maildir's
- * directory, checked by mdfolder; patterns are bounded (PATTERN_MAX). */
+ * directory, checked by mdfolder; patterns are bounded (PATTERN_MAX).
+ * Names are handled in Courier's form ("INBOX.Sent") and shown as a
+ * pattern asks (imapd.h: folder_shown): "Sent" unless the pattern starts
+ * with "INBOX.". */
 #include "imapd.h"
 
 #include "alloc.h"
@@ -278,12 +281,21 @@ static int names_has(const struct names *ns, const char *name)
 	return ns->n > 0 && bsearch(&name, ns->v, ns->n, sizeof *ns->v, cmp_str) != NULL;
 }
 
+/* Whether a pattern of the given view matches the folder shown that way. */
+static int matches_view(const struct list_req *r, const char *name, int courier)
+{
+	for (int i = 0; i < r->npatterns; i++) {
+		const char *pat = r->patterns[i].data ? r->patterns[i].data : "";
+		if (folder_pattern_courier(pat) == courier &&
+		    folder_match(pat, folder_shown(name, courier)))
+			return 1;
+	}
+	return 0;
+}
+
 static int matches(const struct list_req *r, const char *name)
 {
-	for (int i = 0; i < r->npatterns; i++)
-		if (folder_match(r->patterns[i].data, name))
-			return 1;
-	return 0;
+	return matches_view(r, name, 0) || matches_view(r, name, 1);
 }
 
 /* RFC 5258 3.5: CHILDINFO only for a subscribed descendant that the
@@ -308,9 +320,12 @@ static int unlisted_child(const struct list_req *r, const struct names *subs, co
 }
 
 static void list_one(struct session *s, const struct list_req *r, const struct names *all,
-		     const struct names *implied, const struct names *subs, const char *name)
+		     const struct names *implied, const struct names *subs, const char *name,
+		     int courier)
 {
 	int exists = names_has(all, name), sub = names_has(subs, name);
+	/* shown without the prefix, INBOX's children stand beside it */
+	int children = (courier || strcmp(name, "INBOX") != 0) && has_children(all, name);
 	int noselect = !exists && names_has(implied, name);
 	int childinfo = 0;
 	if ((r->sel & SEL_SUBSCRIBED) && !sub) {
@@ -323,20 +338,21 @@ static void list_one(struct session *s, const struct list_req *r, const struct n
 		return;
 	out_str(s, "* LIST (");
 	out_str(s, noselect ? "\\Noselect \\HasChildren" : !exists ? "\\NonExistent" :
-		   has_children(all, name) ? "\\HasChildren" : "\\HasNoChildren");
+		   children ? "\\HasChildren" : "\\HasNoChildren");
 	if (sub && !childinfo && ((r->sel & SEL_SUBSCRIBED) || (r->ret & RET_SUBSCRIBED)))
 		out_str(s, " \\Subscribed");
 	if (use)
 		out_fmt(s, " %s", use);
 	out_str(s, ") \".\" ");
-	out_mailbox(s, name);
+	out_mailbox(s, folder_shown(name, courier));
 	if (childinfo)
 		out_str(s, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
 	out_str(s, "\r\n");
 	if ((r->ret & RET_STATUS) && exists) {
 		struct buf path = BUF_INIT;
 		if (folder_path(s, name, &path, NULL) == 0 && folder_exists(buf_cstr(&path)))
-			status_reply(s, name, buf_cstr(&path), r->want, r->nwant);
+			status_reply(s, folder_shown(name, courier), buf_cstr(&path), r->want,
+				     r->nwant);
 		buf_free(&path);
 	}
 }
@@ -367,8 +383,11 @@ static void list_all(struct session *s, const struct list_req *r, const struct n
 	while (i < all->n || j < extra->n) {
 		int c = i == all->n ? 1 : j == extra->n ? -1 : strcmp(all->v[i], extra->v[j]);
 		const char *name = c <= 0 ? all->v[i] : extra->v[j];
-		if (matches(r, name))
-			list_one(s, r, all, implied, subs, name);
+		int courier = matches_view(r, name, 1), flat = matches_view(r, name, 0);
+		if (courier)
+			list_one(s, r, all, implied, subs, name, 1);
+		if (flat && (!courier || folder_shown(name, 0) != name))
+			list_one(s, r, all, implied, subs, name, 0);
 		if (c <= 0)
 			i++;
 		if (c >= 0)
@@ -414,18 +433,21 @@ void cmd_lsub(struct session *s, struct parser *ps)
 		goto done;
 	subs_all(s, &subs);
 	names_implied(&subs, &implied);
+	int courier = folder_pattern_courier(buf_cstr(&pattern));
 	for (size_t i = 0; i < subs.n; i++) {
-		if (!folder_match(buf_cstr(&pattern), subs.v[i]))
+		if (!folder_match(buf_cstr(&pattern), folder_shown(subs.v[i], courier)))
 			continue;
 		out_str(s, "* LSUB () \".\" ");
-		out_mailbox(s, subs.v[i]);
+		out_mailbox(s, folder_shown(subs.v[i], courier));
 		out_str(s, "\r\n");
 	}
 	for (size_t i = 0; strchr(buf_cstr(&pattern), '%') && i < implied.n; i++) {
-		if (!folder_match(buf_cstr(&pattern), implied.v[i]))
+		/* shown without the prefix, INBOX is nobody's parent */
+		if ((!courier && strcmp(implied.v[i], "INBOX") == 0) ||
+		    !folder_match(buf_cstr(&pattern), folder_shown(implied.v[i], courier)))
 			continue;
 		out_str(s, "* LSUB (\\Noselect) \".\" ");
-		out_mailbox(s, implied.v[i]);
+		out_mailbox(s, folder_shown(implied.v[i], courier));
 		out_str(s, "\r\n");
 	}
 	names_free(&implied);

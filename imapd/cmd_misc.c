@@ -22,7 +22,7 @@ void cmd_capability_list(struct session *s)
 {
 	out_str(s, "IMAP4rev1 IMAP4rev2 LITERAL+ IDLE UIDPLUS MOVE NAMESPACE ID ENABLE UNSELECT "
 		   "CHILDREN SPECIAL-USE ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS "
-		   "CONDSTORE QRESYNC STATUS=SIZE UTF8=ACCEPT QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE APPENDLIMIT=67108864 SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES");
+		   "CONDSTORE QRESYNC STATUS=SIZE UTF8=ACCEPT QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE APPENDLIMIT=67108864 MULTIAPPEND SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES");
 }
 
 void cmd_capability(struct session *s, struct parser *ps)
@@ -128,7 +128,7 @@ void cmd_namespace(struct session *s, struct parser *ps)
 {
 	if (p_eol(ps) < 0)
 		return out_bad(s, ps);
-	out_str(s, "* NAMESPACE ((\"INBOX.\" \".\")) NIL NIL\r\n");
+	out_str(s, "* NAMESPACE ((\"\" \".\")) NIL NIL\r\n");
 	out_done(s, "OK", "NAMESPACE completed");
 }
 

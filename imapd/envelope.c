@@ -32,14 +32,23 @@ static void unquote(const struct buf *in, struct buf *out)
 	}
 }
 
+static int blank(const struct buf *v)
+{
+	for (size_t i = 0; i < v->len; i++)
+		if (v->data[i] != ' ' && v->data[i] != '\t' && v->data[i] != '\r' && v->data[i] != '\n')
+			return 0;
+	return 1;
+}
+
 static void out_addresses(struct session *s, const char *hdr, size_t len, const char *name,
 			  const char *fallback)
 {
 	struct buf v = BUF_INIT, dn = BUF_INIT;
 	struct addrlist l = ADDRLIST_INIT;
-	struct addrlist_opts o = { 0, 0, 0, ADDRLIST_KEEP_INVALID };
+	struct addrlist_opts o = { 0, 0, 0, ADDRLIST_KEEP_INVALID | ADDRLIST_GROUPS };
 	int found = mime_header_get(hdr, len, name, &v);
-	if (!found && fallback != NULL)
+	/* Sender and Reply-To absent or empty: From's (RFC 3501 7.4.2) */
+	if (fallback != NULL && (!found || blank(&v)))
 		found = mime_header_get(hdr, len, fallback, &v);
 	if (!found || addrlist_parse(v.data ? v.data : "", v.len, &o, &l, NULL) != ADDRLIST_OK ||
 	    l.count == 0) {
@@ -48,6 +57,16 @@ static void out_addresses(struct session *s, const char *hdr, size_t len, const 
 	}
 	out_str(s, "(");
 	for (size_t i = 0; i < l.count; i++) {
+		if (l.items[i].group != ADDRLIST_MAILBOX) { /* RFC 3501 7.4.2 */
+			unquote(&l.items[i].name, &dn);
+			out_str(s, "(NIL NIL ");
+			if (l.items[i].group == ADDRLIST_GROUP_START)
+				out_string(s, dn.data ? dn.data : "", dn.len);
+			else
+				out_str(s, "NIL");
+			out_str(s, " NIL)");
+			continue;
+		}
 		const struct buf *a = &l.items[i].address;
 		const char *at = a->len ? memchr(a->data, '@', a->len) : NULL;
 		const char *last_at = at;
@@ -61,7 +80,12 @@ static void out_addresses(struct session *s, const char *hdr, size_t len, const 
 			out_string(s, dn.data, dn.len);
 		else
 			out_str(s, "NIL");
-		out_str(s, " NIL ");
+		out_str(s, " ");
+		if (l.items[i].route.len) /* at-domain-list */
+			out_string(s, l.items[i].route.data, l.items[i].route.len);
+		else
+			out_str(s, "NIL");
+		out_str(s, " ");
 		if (last_at) {
 			out_string(s, a->data, (size_t)(last_at - a->data));
 			out_str(s, " ");

@@ -1,6 +1,7 @@
-/* folder: IMAP mailbox names to Maildir++ folders (Courier's namespace:
- * "INBOX" is the maildir, "INBOX.Sent" is its ".Sent"), the subscription
- * file (Courier's "courierimapsubscribed") and LIST pattern matching.
+/* folder: IMAP mailbox names to Maildir++ folders ("INBOX" is the maildir,
+ * "Sent" its ".Sent"; Courier's "INBOX.Sent" names the same folder), the
+ * subscription file (Courier's "courierimapsubscribed", names in Courier's
+ * form) and LIST pattern matching.
  * Names are untrusted: they must be valid modified UTF-7 and pass mdfolder's
  * strict checks (no "/", no "..", no empty level), which is what keeps a name
  * inside the maildir. */
@@ -13,6 +14,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 int folder_path(struct session *s, const char *name, struct buf *path, const char **err)
@@ -35,6 +37,30 @@ done:
 	buf_free(&dir);
 	buf_free(&utf8);
 	return rc;
+}
+
+void folder_canonical(const char *name, struct buf *out)
+{
+	buf_reset(out);
+	if (strncasecmp(name, "INBOX", 5) == 0 && (name[5] == '\0' || name[5] == '.')) {
+		buf_append_str(out, "INBOX");
+		buf_append_str(out, name + 5);
+	} else {
+		buf_append_str(out, "INBOX.");
+		buf_append_str(out, name);
+	}
+}
+
+const char *folder_shown(const char *canonical, int courier_view)
+{
+	if (!courier_view && strncmp(canonical, "INBOX.", 6) == 0)
+		return canonical + 6;
+	return canonical;
+}
+
+int folder_pattern_courier(const char *pattern)
+{
+	return strncasecmp(pattern, "INBOX.", 6) == 0;
 }
 
 /* A name from a UTF-8 client to the modified UTF-7 used inside. */

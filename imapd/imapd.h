@@ -187,8 +187,14 @@ void out_mailbox(struct session *s, const char *name);
 int folder_path(struct session *s, const char *name, struct buf *path, const char **err);
 int folder_exists(const char *path);
 int folder_match(const char *pat, const char *name);
+/* Names: folders are known inside by Courier's form ("INBOX.Sent"), which the
+ * subscription file keeps too; clients see them without the prefix ("Sent"),
+ * unless a LIST pattern starts with "INBOX." (a client set up for Courier's
+ * namespace), and may use either form anywhere. */
+void folder_canonical(const char *name, struct buf *out);
+const char *folder_shown(const char *canonical, int courier_view);
+int folder_pattern_courier(const char *pattern);
 /* The UID a scan of the folder gives to file name (cmd_append.c), or 0. */
-uint32_t folder_uid_of(const char *path, const char *name, uint32_t *validity);
 
 /* envelope.c, bodystructure.c */
 struct mime_msg;

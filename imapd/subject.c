@@ -135,18 +135,20 @@ time_t subject_sent_date(const char *hdr, size_t len, time_t internal)
 }
 
 /* The first address of field: its mailbox (local part), or with display set
- * its display name or else the whole address (RFC 5957); casemapped. */
+ * its display name or else the whole address (RFC 5957); a group's name for
+ * either; casemapped. */
 void subject_addr_key(struct buf *out, const char *hdr, size_t len, const char *field,
 		      int display)
 {
 	struct buf v = BUF_INIT;
 	struct addrlist l = ADDRLIST_INIT;
-	struct addrlist_opts o = { 0, 0, 0, ADDRLIST_KEEP_INVALID };
+	struct addrlist_opts o = { 0, 0, 0, ADDRLIST_KEEP_INVALID | ADDRLIST_GROUPS };
 	buf_reset(out);
 	if (mime_header_get(hdr, len, field, &v) &&
 	    addrlist_parse(v.data ? v.data : "", v.len, &o, &l, NULL) == ADDRLIST_OK && l.count) {
 		const struct buf *n = &l.items[0].name, *a = &l.items[0].address;
-		if (display && n->len) {
+		/* a group first: its name is its mailbox, as ENVELOPE shows it */
+		if ((display || l.items[0].group == ADDRLIST_GROUP_START) && n->len) {
 			mimetext_header(out, n->data, n->len);
 			if (out->len >= 2 && out->data[0] == '"' && out->data[out->len - 1] == '"') {
 				memmove(out->data, out->data + 1, out->len - 2);

@@ -33,6 +33,7 @@ struct parser {
 	struct addrlist *out;
 	size_t first;                   /* out's count before this parse */
 	struct buf local, domain, mbox; /* scratch for the mailbox in hand */
+	struct buf route;               /* its obs-route, "@a,@b" */
 };
 
 static int fail(struct parser *p, enum addrlist_err code, size_t offset)
@@ -249,8 +250,10 @@ static struct addrlist_item *new_item(struct parser *p, size_t at)
 		l->cap = cap;
 	}
 	struct addrlist_item *it = &l->items[l->count++];
+	it->group = ADDRLIST_MAILBOX;
 	buf_init(&it->name);
 	buf_init(&it->address);
+	buf_init(&it->route);
 	addr_init(&it->addr);
 	it->err = ADDR_OK;
 	return it;
@@ -281,6 +284,8 @@ static int emit(struct parser *p, int has_domain, struct span name, size_t at)
 		return -1;
 	if (name.set)
 		append_unfolded(&it->name, p->s, name.start, name.end);
+	buf_append_buf(&it->route, &p->route);
+	buf_reset(&p->route);
 	it->err = addr_parse_mailbox(p->mbox.data, p->mbox.len, p->opts.addr_flags, &it->addr);
 	if (it->err == ADDR_OK) {
 		addr_format(&it->address, &it->addr, 0);
@@ -368,8 +373,9 @@ static int parse_domain(struct parser *p)
 	return fail(p, ADDRLIST_ERR_SYNTAX, t->start);
 }
 
-/* obs-route inside "<": "@a,@b:" (empty elements allowed), dropped. */
-static int skip_route(struct parser *p)
+/* obs-route inside "<": "@a,@b:" (empty elements allowed), kept in
+ * p->route as "@a,@b" for the item (IMAP's ENVELOPE shows it). */
+static int parse_route(struct parser *p)
 {
 	int n = 0;
 	for (;;) {
@@ -382,7 +388,8 @@ static int skip_route(struct parser *p)
 			take(p);
 			if (parse_domain(p) < 0)
 				return -1;
-			n++;
+			buf_append_str(&p->route, n++ ? ",@" : "@");
+			buf_append_buf(&p->route, &p->domain);
 		} else if (is_special(t, ':') && n) {
 			take(p);
 			return 0;
@@ -415,7 +422,7 @@ static int parse_angle(struct parser *p, struct span name)
 	if (!t)
 		return -1;
 	size_t at = t->start;
-	if (is_special(t, '@') && skip_route(p) < 0)
+	if (is_special(t, '@') && parse_route(p) < 0)
 		return -1;
 	struct words w;
 	int has_domain;
@@ -430,9 +437,27 @@ static int parse_angle(struct parser *p, struct span name)
 
 static int parse_address(struct parser *p, int in_group);
 
-/* After "name:": mailboxes up to ";" (the group name itself is dropped). */
-static int parse_group(struct parser *p, size_t open)
+/* A group's start (named by the span) or end, with ADDRLIST_GROUPS. */
+static int group_mark(struct parser *p, enum addrlist_kind kind, struct span name, size_t at)
 {
+	if (!(p->opts.flags & ADDRLIST_GROUPS))
+		return 0;
+	struct addrlist_item *it = new_item(p, at);
+	if (!it)
+		return -1;
+	it->group = kind;
+	if (name.set)
+		append_unfolded(&it->name, p->s, name.start, name.end);
+	return 0;
+}
+
+/* After "name:": mailboxes up to ";" (the name is kept only with
+ * ADDRLIST_GROUPS, as a start item). */
+static int parse_group(struct parser *p, size_t open, struct span name)
+{
+	struct span none = { 0, 0, 0 };
+	if (group_mark(p, ADDRLIST_GROUP_START, name, open) < 0)
+		return -1;
 	for (;;) {
 		const struct tok *t = peek(p);
 		if (!t)
@@ -441,7 +466,7 @@ static int parse_group(struct parser *p, size_t open)
 			return fail(p, ADDRLIST_ERR_UNBALANCED, open);
 		if (is_special(t, ';')) {
 			take(p);
-			return 0;
+			return group_mark(p, ADDRLIST_GROUP_END, none, t->start);
 		}
 		if (is_special(t, ',')) {
 			take(p);
@@ -471,7 +496,7 @@ static int parse_address(struct parser *p, int in_group)
 	}
 	if (is_special(t, ':') && !in_group && w.n) {
 		take(p);
-		return parse_group(p, at);
+		return parse_group(p, at, w.span);
 	}
 	int has_domain = is_special(t, '@');
 	if (!w.n || !w.local_ok ||
@@ -521,6 +546,7 @@ static void addrlist_truncate(struct addrlist *l, size_t n)
 	for (size_t i = n; i < l->count; i++) {
 		buf_free(&l->items[i].name);
 		buf_free(&l->items[i].address);
+		buf_free(&l->items[i].route);
 		addr_free(&l->items[i].addr);
 	}
 	if (n < l->count)
@@ -568,6 +594,7 @@ enum addrlist_err addrlist_parse(const char *s, size_t len,
 	buf_free(&p.local);
 	buf_free(&p.domain);
 	buf_free(&p.mbox);
+	buf_free(&p.route);
 	if (p.failed)
 		addrlist_truncate(l, p.first);
 	if (p.failed && l->count == 0)
@@ -584,7 +611,7 @@ enum addrlist_err addrlist_extract(const char *s, size_t len,
 	struct addrlist l = ADDRLIST_INIT;
 	enum addrlist_err e = addrlist_parse(s, len, opts, &l, err);
 	for (size_t i = 0; e == ADDRLIST_OK && i < l.count; i++) {
-		if (l.items[i].err != ADDR_OK)
+		if (l.items[i].err != ADDR_OK || l.items[i].group != ADDRLIST_MAILBOX)
 			continue;
 		buf_append_buf(out, &l.items[i].address);
 		buf_append_char(out, sep);

@@ -39,6 +39,7 @@ struct addrlist_error {
 };
 
 #define ADDRLIST_KEEP_INVALID 0x01 /* keep mailboxes addr.h refuses, marked */
+#define ADDRLIST_GROUPS       0x02 /* also items for a group's start and end */
 
 struct addrlist_opts {
 	size_t max_items;    /* 0: ADDRLIST_DEFAULT_MAX_ITEMS */
@@ -47,13 +48,20 @@ struct addrlist_opts {
 	unsigned flags;      /* ADDRLIST_KEEP_INVALID */
 };
 
+/* addrlist_item.group: a mailbox, or (with ADDRLIST_GROUPS) the start of a
+ * group (name: the group's display name; address empty) or its end (both
+ * empty), as IMAP's ENVELOPE shows groups (RFC 3501 7.4.2). */
+enum addrlist_kind { ADDRLIST_MAILBOX = 0, ADDRLIST_GROUP_START, ADDRLIST_GROUP_END };
+
 struct addrlist_item {
+	enum addrlist_kind group;
 	/* The display name as written (quotes, comments and encoded words kept,
 	 * line folding removed); without one, the text of a comment right after
 	 * the address ("a@b (Name)"); else empty. Not validated: may hold any
 	 * bytes but NUL, CR and LF. */
 	struct buf name;
 	struct buf address;  /* canonical "local@domain" (addr_format) */
+	struct buf route;    /* an angle address's obsolete route ("@a,@b"), or empty */
 	struct addr addr;    /* the parsed mailbox */
 	enum addr_err err;   /* ADDR_OK; else (ADDRLIST_KEEP_INVALID) why not, and
 				address is rebuilt from what was written (CFWS

@@ -25,6 +25,12 @@ static const char *run_n(const char *s, size_t len, const struct addrlist_opts *
 		buf_append_buf(&out, &l.items[i].name);
 		buf_append_char(&out, '|');
 		buf_append_buf(&out, &l.items[i].address);
+		if (l.items[i].group == ADDRLIST_GROUP_START)
+			buf_append_str(&out, "[group");
+		if (l.items[i].group == ADDRLIST_GROUP_END)
+			buf_append_str(&out, "]");
+		if (l.items[i].route.len)
+			buf_printf(&out, "(route %s)", buf_cstr(&l.items[i].route));
 		if (l.items[i].err != ADDR_OK)
 			buf_printf(&out, "!%d", (int)l.items[i].err);
 	}
@@ -104,8 +110,8 @@ TEST(addrlist_groups)
 TEST(addrlist_obsolete_forms)
 {
 	CHECK_STR(run("Mary Smith <@node.test,@other.test:mary@example.net>"),
-		  "Mary Smith|mary@example.net");
-	CHECK_STR(run("<@node.test,,@x.test:m@example.net>"), "|m@example.net");
+		  "Mary Smith|mary@example.net(route @node.test,@other.test)");
+	CHECK_STR(run("<@node.test,,@x.test:m@example.net>"), "|m@example.net(route @node.test,@x.test)");
 	CHECK_STR(run("Joe Q. Public <john.q.public@example.com>"),
 		  "Joe Q. Public|john.q.public@example.com");
 	CHECK_STR(run("\"Joe & J. Harvey\" <ddd @Org>"), "\"Joe & J. Harvey\"|ddd@org");
@@ -340,7 +346,7 @@ TEST(addrlist_truncated_input)
 		addrlist_free(&l);
 		free(p);
 	}
-	CHECK_STR(run(s), "\"Doe, J.\"|j@x.example ; |a@b.example ; |\"q\\\"x\"@[192.0.2.1] ; "
+	CHECK_STR(run(s), "\"Doe, J.\"|j@x.example(route @r.example) ; |a@b.example ; |\"q\\\"x\"@[192.0.2.1] ; "
 			  "|b@c.example");
 }
 
@@ -376,4 +382,35 @@ TEST(addrlist_appends_and_keeps_earlier_items)
 	for (int c = ADDRLIST_OK; c <= ADDRLIST_ERR_ADDR; c++)
 		CHECK(strlen(addrlist_strerror((enum addrlist_err)c)) > 1);
 	CHECK_STR(addrlist_strerror((enum addrlist_err)99), "Invalid address list");
+}
+
+TEST(groups_as_items_when_asked)
+{
+	const char *v = "group: g1@d1.org, g2@d2.org;, \"Group 2\": g3@d3.org;";
+	/* by default a group's name and bounds are dropped */
+	CHECK_STR(run(v), "|g1@d1.org ; |g2@d2.org ; |g3@d3.org");
+	CHECK_STR(run_opts(v, 0, ADDRLIST_GROUPS),
+		  "group|[group ; |g1@d1.org ; |g2@d2.org ; |] ; "
+		  "\"Group 2\"|[group ; |g3@d3.org ; |]");
+	CHECK_STR(run_opts("undisclosed-recipients:;", 0, ADDRLIST_GROUPS),
+		  "undisclosed-recipients|[group ; |]");
+	CHECK_STR(run_opts("group:;, group2: (foo) ;", 0, ADDRLIST_GROUPS),
+		  "group|[group ; |] ; group2|[group ; |]");
+	CHECK_STR(run_opts("group: a@b", 0, ADDRLIST_GROUPS), "E2@0"); /* unterminated */
+	/* bounds count as items against max_items */
+	struct addrlist_opts o = { 2, 0, 0, ADDRLIST_GROUPS };
+	CHECK(strncmp(run_n("g: a@b;", 7, &o), "E", 1) == 0);
+	/* addrlist_extract never yields a group item */
+	struct buf out = BUF_INIT;
+	struct addrlist_opts og = { 0, 0, 0, ADDRLIST_GROUPS };
+	CHECK_INT(addrlist_extract(v, strlen(v), &og, ',', &out, NULL), ADDRLIST_OK);
+	CHECK_STR(buf_cstr(&out), "g1@d1.org,g2@d2.org,g3@d3.org,");
+	buf_free(&out);
+}
+
+TEST(obsolete_routes_are_kept)
+{
+	CHECK_STR(run("<@route:user@domain>"), "|user@domain(route @route)");
+	CHECK_STR(run("Name <@a.example,,@b.example:u@d>"), "Name|u@d(route @a.example,@b.example)");
+	CHECK_STR(run("<@a:u@d>, v@e"), "|u@d(route @a) ; |v@e");
 }

@@ -98,9 +98,9 @@ int mdfolder_from_imap(const char *name, size_t len, char sep, struct buf *dir,
 		return 0;
 	if (sep == '/')
 		return mdfolder_path_to_dir(name, len, sep, dir, err);
-	if (len < 6 || !is_inbox(name, 5) || name[5] != '.')
-		return fail(err, EINVAL, "folder name must begin with INBOX.");
-	return mdfolder_path_to_dir(name + 6, len - 6, sep, dir, err);
+	if (len >= 6 && is_inbox(name, 5) && name[5] == '.')
+		return mdfolder_path_to_dir(name + 6, len - 6, sep, dir, err);
+	return mdfolder_path_to_dir(name, len, sep, dir, err);
 }
 
 int mdfolder_to_imap(const char *dir, size_t len, char sep, struct buf *name,

@@ -34,11 +34,13 @@ int mdfolder_path_to_dir(const char *path, size_t len, char sep, struct buf *out
 			 const char **err);
 
 /* IMAP name to directory name: "INBOX" (any case) gives "" (the maildir).
- * With sep '.', every other name must start with "INBOX." (Courier's
- * namespace): "INBOX.Sent" -> ".Sent". With sep '/', "Sent/Sub" -> ".Sent.Sub". */
+ * With sep '.', "Sent" and Courier's "INBOX.Sent" both give ".Sent" (the
+ * "INBOX." prefix, any case, is dropped). With sep '/', "Sent/Sub" ->
+ * ".Sent.Sub". */
 int mdfolder_from_imap(const char *name, size_t len, char sep, struct buf *dir,
 		       const char **err);
-/* Directory name to IMAP name, the inverse: "" -> "INBOX". */
+/* Directory name to IMAP name, the inverse: "" -> "INBOX"; with sep '.' in
+ * Courier's form (".Sent" -> "INBOX.Sent"). */
 int mdfolder_to_imap(const char *dir, size_t len, char sep, struct buf *name,
 		     const char **err);
 

@@ -30,9 +30,17 @@ static const struct imap_case imap_cases[] = {
 	{ "Sent", '/', ".Sent" },
 	{ "Sent/Sub", '/', ".Sent.Sub" },
 	{ "Archive/2024/Q1", '/', ".Archive.2024.Q1" },
-	{ "Sent", '.', NULL },            /* outside INBOX. */
+	{ "Sent", '.', ".Sent" },         /* outside INBOX.: the same folder */
+	{ "Sent.Sub", '.', ".Sent.Sub" },
+	{ "INBOXSent", '.', ".INBOXSent" },
 	{ "INBOX.", '.', NULL },
-	{ "INBOXSent", '.', NULL },
+	{ "Sent.", '.', NULL },
+	{ ".Sent", '.', NULL },
+	{ "..", '.', NULL },
+	{ "../x", '.', NULL },
+	{ "a/b", '.', NULL },
+	{ "tmp", '.', NULL },
+	{ "Inbox.INBOX", '.', NULL },
 	{ "INBOX..Sent", '.', NULL },
 	{ "INBOX.Sent.", '.', NULL },
 	{ "INBOX.a..b", '.', NULL },
@@ -82,9 +90,12 @@ TEST(mdfolder_imap_table)
 		CHECK_STR(buf_cstr(&dir), c->dir);
 		/* and back, to the canonical spelling */
 		CHECK_INT(mdfolder_to_imap(dir.data, dir.len, c->sep, &back, &err), 0);
-		if (strncasecmp(c->imap, "INBOX", 5) == 0)
+		if (strncasecmp(c->imap, "INBOX", 5) == 0 && (c->imap[5] == '.' || !c->imap[5]))
 			CHECK(strncmp(buf_cstr(&back), "INBOX", 5) == 0 &&
 			      strcmp(buf_cstr(&back) + 5, c->imap + 5) == 0);
+		else if (c->sep == '.') /* a name outside INBOX. comes back in Courier's form */
+			CHECK(strncmp(buf_cstr(&back), "INBOX.", 6) == 0 &&
+			      strcmp(buf_cstr(&back) + 6, c->imap) == 0);
 		else
 			CHECK_STR(buf_cstr(&back), c->imap);
 	}
