@@ -394,11 +394,10 @@ static void search_free(struct search *se)
 	}
 }
 
-enum { R_MIN = 1, R_MAX = 2, R_ALL = 4, R_COUNT = 8, R_SAVE = 16 };
+enum { R_MIN = SEARCH_RET_MIN, R_MAX = SEARCH_RET_MAX, R_ALL = SEARCH_RET_ALL,
+       R_COUNT = SEARCH_RET_COUNT, R_SAVE = SEARCH_RET_SAVE };
 
-/* ESEARCH (RFC 4731): "RETURN (MIN MAX ALL COUNT SAVE)" (SAVE: RFC 5182);
- * 0 none given, -1 bad. */
-static int parse_return(struct parser *ps, struct buf *w)
+int search_parse_return(struct parser *ps, struct buf *w)
 {
 	static const char *const names[] = { "MIN", "MAX", "ALL", "COUNT", "SAVE" };
 	int r = 0;
@@ -448,7 +447,7 @@ static int search_prefix(struct session *s, struct parser *ps, struct buf *w, in
 	const char *save = ps->p;
 	*ret = 0;
 	if (p_atom(ps, w) == 0 && strcasecmp(buf_cstr(w), "RETURN") == 0) {
-		if ((*ret = parse_return(ps, w)) < 0) {
+		if ((*ret = search_parse_return(ps, w)) < 0) {
 			out_bad(s, ps);
 			return -1;
 		}

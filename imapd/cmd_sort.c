@@ -187,11 +187,58 @@ void sort_by_date(struct sort_item *v, size_t n)
 	qsort_r(v, n, sizeof *v, cmp_items, &c);
 }
 
+/* ESORT (RFC 5267 3): the sorted result as an ESEARCH response; ALL keeps
+ * the sort order, MIN and MAX are the lowest and highest numbers. */
+static void out_esort(struct session *s, const uint32_t *v, size_t n, int ret)
+{
+	uint32_t lo = n ? v[0] : 0, hi = lo;
+	for (size_t i = 1; i < n; i++) {
+		lo = v[i] < lo ? v[i] : lo;
+		hi = v[i] > hi ? v[i] : hi;
+	}
+	out_fmt(s, "* ESEARCH (TAG \"%s\")%s", s->tag, s->uid ? " UID" : "");
+	if (n && (ret & SEARCH_RET_MIN))
+		out_fmt(s, " MIN %lu", (unsigned long)lo);
+	if (n && (ret & SEARCH_RET_MAX))
+		out_fmt(s, " MAX %lu", (unsigned long)hi);
+	if (ret & SEARCH_RET_COUNT)
+		out_fmt(s, " COUNT %zu", n);
+	if (n && (ret & SEARCH_RET_ALL)) {
+		struct buf set = BUF_INIT;
+		seqset_format(&set, v, n);
+		out_fmt(s, " ALL %s", buf_cstr(&set));
+		buf_free(&set);
+	}
+	out_str(s, "\r\n");
+}
+
+/* "RETURN (...) " before the criteria: the SEARCH_RET_ bits, 0 without,
+ * -1 bad (SAVE is SEARCH's only). */
+static int sort_return(struct parser *ps)
+{
+	struct buf w = BUF_INIT;
+	const char *save = ps->p;
+	int ret = 0;
+	if (p_atom(ps, &w) == 0 && strcasecmp(buf_cstr(&w), "RETURN") == 0) {
+		ret = search_parse_return(ps, &w);
+		if (ret > 0 && (ret & SEARCH_RET_SAVE)) {
+			ps->err = "SAVE is not a SORT result option";
+			ret = -1;
+		}
+	} else {
+		ps->p = save;
+		ps->err = NULL;
+	}
+	buf_free(&w);
+	return ret;
+}
+
 void cmd_sort(struct session *s, struct parser *ps)
 {
 	struct sort_ctx c;
+	int ret;
 	memset(&c, 0, sizeof c);
-	if (p_sp(ps) < 0 || parse_criteria(ps, &c) < 0)
+	if (p_sp(ps) < 0 || (ret = sort_return(ps)) < 0 || parse_criteria(ps, &c) < 0)
 		return out_bad(s, ps);
 	char *hit = xcalloc(s->sel->count ? s->sel->count : 1, 1);
 	if (sort_charset_and_search(s, ps, hit) == 0) {
@@ -201,11 +248,18 @@ void cmd_sort(struct session *s, struct parser *ps)
 			need |= 1u << c.key[i];
 		struct sort_item *v = sort_collect(s->sel, hit, need, &n);
 		qsort_r(v, n, sizeof *v, cmp_items, &c);
-		out_str(s, "* SORT");
+		uint32_t *ids = xcalloc(n ? n : 1, sizeof *ids);
 		for (size_t i = 0; i < n; i++)
-			out_fmt(s, " %lu", (unsigned long)(s->uid ? s->sel->msgs[v[i].seq - 1].uid
-								  : v[i].seq));
-		out_str(s, "\r\n");
+			ids[i] = s->uid ? s->sel->msgs[v[i].seq - 1].uid : (uint32_t)v[i].seq;
+		if (ret) {
+			out_esort(s, ids, n, ret);
+		} else {
+			out_str(s, "* SORT");
+			for (size_t i = 0; i < n; i++)
+				out_fmt(s, " %lu", (unsigned long)ids[i]);
+			out_str(s, "\r\n");
+		}
+		free(ids);
 		sort_items_free(v, n);
 		out_done(s, "OK", "SORT completed");
 	}

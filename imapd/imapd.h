@@ -220,6 +220,12 @@ int store_parse_flags(struct session *s, struct parser *ps, struct mailbox *mb, 
 /* cmd_search.c: the search keys up to the end of the command; hit[i] set
  * for each matching message i (count bytes). -1: syntax (ps->err). */
 int search_matches(struct session *s, struct parser *ps, char *hit);
+/* ESEARCH (RFC 4731) result options, also ESORT's (RFC 5267). */
+enum { SEARCH_RET_MIN = 1, SEARCH_RET_MAX = 2, SEARCH_RET_ALL = 4, SEARCH_RET_COUNT = 8,
+       SEARCH_RET_SAVE = 16 };
+/* After "RETURN": " (MIN MAX ALL COUNT SAVE) " (SAVE: RFC 5182); the
+ * SEARCH_RET_ bits (SEARCH_RET_ALL for "()"), or -1 (ps->err). */
+int search_parse_return(struct parser *ps, struct buf *w);
 
 /* subject.c: RFC 5256 base subject (casemapped), sent date, address keys. */
 /* 1 when a Re:, Fwd: or [fwd: ...] was removed. */

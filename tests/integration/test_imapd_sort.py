@@ -94,6 +94,28 @@ class ImapdSortTest(TempDirTestCase):
         self.assertEqual(data[0].decode(), " ".join(uids[str(i)] for i in range(1, 6)))
         c.logout()
 
+    def test_esort(self):
+        now = time.time()
+        for i, m in enumerate(MSGS):
+            self.deliver(m, now - 100 * i)
+        r = Raw(self.maildir)
+        self.addCleanup(r.close)
+        self.assertIn(b" ESORT", r.cmd(b"a", b"CAPABILITY"))
+        r.cmd(b"b", b"SELECT INBOX")
+        # (DATE) sorts 2 3 1 4 5: ALL keeps that order, MIN and MAX are numbers
+        out = r.cmd(b"c", b"SORT RETURN (MIN MAX COUNT ALL) (DATE) UTF-8 ALL")
+        self.assertIn(b'* ESEARCH (TAG "c") MIN 1 MAX 5 COUNT 5 ALL 2:3,1,4:5\r\n', out)
+        out = r.cmd(b"d", b"SORT RETURN () (REVERSE DATE) UTF-8 SUBJECT hello")
+        self.assertIn(b'* ESEARCH (TAG "d") ALL 4,1:2\r\n', out)
+        out = r.cmd(b"e", b"SORT RETURN (COUNT) (DATE) UTF-8 SUBJECT nothing")
+        self.assertIn(b'* ESEARCH (TAG "e") COUNT 0\r\n', out)
+        self.assertNotIn(b"* SORT", out)
+        self.assertIn(b'* ESEARCH (TAG "f") UID COUNT 5',
+                      r.cmd(b"f", b"UID SORT RETURN (COUNT) (ARRIVAL) UTF-8 ALL"))
+        self.assertIn(b"g BAD", r.cmd(b"g", b"SORT RETURN (SAVE) (DATE) UTF-8 ALL"))
+        self.assertIn(b"h BAD", r.cmd(b"h", b"SORT RETURN (BOGUS) (DATE) UTF-8 ALL"))
+        self.assertIn(b"i BAD", r.cmd(b"i", b"SORT RETURN (DATE) UTF-8 ALL"))
+
     def test_thread(self):
         c = self.five()
         typ, data = c.thread("ORDEREDSUBJECT", "UTF-8", "ALL")
