@@ -1,11 +1,12 @@
 /* imapd_session_fuzz: imapd's argument parsers and commands on a selected
  * mailbox: SEARCH (criteria, charsets, ESEARCH RETURN), FETCH (attributes,
  * sections, partials, CHANGEDSINCE), STORE (flag lists, UNCHANGEDSINCE),
- * SORT, THREAD, STATUS, LIST, ENABLE, ID, with and without UID. A private
- * Maildir with three messages is made afresh for each input and selected;
- * the input is the client's commands after that (read with command_read,
- * literals included). Commands that block or only touch other folders
- * (IDLE, APPEND, COPY, MOVE, CREATE, DELETE, RENAME) are not dispatched.
+ * SORT, THREAD, STATUS, LIST, ENABLE, ID, APPEND (MULTIAPPEND, literals),
+ * COPY, MOVE, EXPUNGE, CREATE, DELETE, RENAME, SUBSCRIBE, quotas, with and
+ * without UID. A private Maildir with three messages is made afresh for each
+ * input and selected; the input is the client's commands after that (read
+ * with command_read, literals included). IDLE, which waits for the client,
+ * is not dispatched.
  * Invariants: no crash, leak or sanitizer report; every response ends with
  * CRLF; each command ends with a tagged response carrying its tag. */
 #define _GNU_SOURCE
@@ -74,14 +75,22 @@ static void make_maildir(void)
 struct command {
 	const char *name;
 	cmd_fn fn;
+	int selected; /* needs a selected mailbox */
 };
 
 static const struct command commands[] = {
-	{ "SEARCH", cmd_search }, { "FETCH", cmd_fetch }, { "STORE", cmd_store },
-	{ "SORT", cmd_sort }, { "THREAD", cmd_thread }, { "STATUS", cmd_status },
-	{ "LIST", cmd_list }, { "LSUB", cmd_lsub }, { "ENABLE", cmd_enable }, { "ID", cmd_id },
-	{ "NOOP", cmd_noop }, { "CHECK", cmd_check }, { "NAMESPACE", cmd_namespace },
-	{ "CAPABILITY", cmd_capability }, { "EXAMINE", cmd_examine }, { "SELECT", cmd_select },
+	{ "SEARCH", cmd_search, 1 }, { "FETCH", cmd_fetch, 1 }, { "STORE", cmd_store, 1 },
+	{ "SORT", cmd_sort, 1 }, { "THREAD", cmd_thread, 1 }, { "COPY", cmd_copy, 1 },
+	{ "MOVE", cmd_move, 1 }, { "EXPUNGE", cmd_expunge, 1 }, { "CLOSE", cmd_close, 1 },
+	{ "UNSELECT", cmd_unselect, 1 }, { "STATUS", cmd_status, 0 }, { "LIST", cmd_list, 0 },
+	{ "LSUB", cmd_lsub, 0 }, { "ENABLE", cmd_enable, 0 }, { "ID", cmd_id, 0 },
+	{ "NOOP", cmd_noop, 0 }, { "CHECK", cmd_check, 0 }, { "NAMESPACE", cmd_namespace, 0 },
+	{ "CAPABILITY", cmd_capability, 0 }, { "EXAMINE", cmd_examine, 0 },
+	{ "SELECT", cmd_select, 0 }, { "APPEND", cmd_append, 0 }, { "CREATE", cmd_create, 0 },
+	{ "DELETE", cmd_delete, 0 }, { "RENAME", cmd_rename, 0 },
+	{ "SUBSCRIBE", cmd_subscribe, 0 }, { "UNSUBSCRIBE", cmd_unsubscribe, 0 },
+	{ "GETQUOTA", cmd_getquota, 0 }, { "GETQUOTAROOT", cmd_getquotaroot, 0 },
+	{ "SETQUOTA", cmd_setquota, 0 },
 };
 
 static void run_command(struct session *s, const struct buf *cmd)
@@ -103,7 +112,7 @@ static void run_command(struct session *s, const struct buf *cmd)
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
 		if (strcasecmp(buf_cstr(&name), commands[i].name) != 0)
 			continue;
-		if (s->sel == NULL && i < 5)
+		if (s->sel == NULL && commands[i].selected)
 			break;
 		s->expunge_ok = s->uid;
 		commands[i].fn(s, &ps);
