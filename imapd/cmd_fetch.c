@@ -81,8 +81,10 @@ static int parse_fields(struct parser *ps, struct att *a)
 			ps->err = "Too many header fields";
 			return -1;
 		}
-		if (p_astring(ps, &name) < 0 || buf_has_nul(&name))
+		if (p_astring(ps, &name) < 0 || buf_has_nul(&name)) {
+			buf_free(&name); /* a quoted string may have failed half-way */
 			return -1;
+		}
 		buf_init(&a->fields[a->nfields]);
 		buf_append_buf(&a->fields[a->nfields++], &name);
 		if (a->nfields > 1)
