@@ -153,6 +153,9 @@ void cmd_store(struct session *s, struct parser *ps)
 	}
 	char *sel = xcalloc(mb->count ? mb->count : 1, 1);
 	seqset_select(&set, mb, s->uid, sel);
+	/* without CONDSTORE no modseq is owed now: spare the next command a
+	 * scan of the whole folder for these renames (imapd.h) */
+	int own_only = !s->condstore && mailbox_cur_unchanged(mb), renamed = 0;
 	for (size_t i = 0; i < mb->count; i++) {
 		struct msg *m = &mb->msgs[i];
 		if (!sel[i] || m->gone)
@@ -169,8 +172,11 @@ void cmd_store(struct session *s, struct parser *ps)
 			if (mailbox_set_flags(mb, m, &nf) != 1)
 				break;
 		}
+		renamed |= m->name != before;
 		store_report(s, i + 1, m, m->name != before, silent);
 	}
+	if (own_only && renamed)
+		mailbox_own_renames(mb);
 	free(sel);
 	seqset_free(&set);
 	if (modified.len)

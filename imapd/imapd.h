@@ -152,6 +152,13 @@ struct mailbox *mailbox_open(struct session *s, const char *path, const char *na
 void mailbox_close(struct mailbox *mb);
 /* Rescan and report EXISTS/RECENT/FETCH FLAGS (and EXPUNGE when allowed). */
 int mailbox_sync(struct session *s, int allow_expunge);
+/* Own flag changes without a rescan: with mailbox_cur_unchanged true before
+ * them (nothing in cur/ changed since the last scan), mailbox_own_renames
+ * after them takes cur/'s new time as seen, so the next command does not
+ * scan the whole folder again for renames it made itself (the uid list
+ * learns the new names at the next scan that something else causes). */
+int mailbox_cur_unchanged(const struct mailbox *mb);
+void mailbox_own_renames(struct mailbox *mb);
 int mailbox_open_msg(struct mailbox *mb, struct msg *m);
 /* Rename the message to flags f: 0 done, 1 another session changed its flags
  * meanwhile (m->flags are the new ones: recompute and retry), -1 failed. */

@@ -254,6 +254,19 @@ static void merge_view(struct session *s, struct disk_msg *d, size_t n, int allo
 	}
 }
 
+int mailbox_cur_unchanged(const struct mailbox *mb)
+{
+	struct timespec nt, ct;
+	dir_times(mb->path, &nt, &ct);
+	return !mb->rescan && same_time(&ct, &mb->cur_mtime);
+}
+
+void mailbox_own_renames(struct mailbox *mb)
+{
+	struct timespec nt;
+	dir_times(mb->path, &nt, &mb->cur_mtime); /* new/ stays as last seen: deliveries */
+}
+
 int mailbox_sync(struct session *s, int allow_expunge)
 {
 	struct disk_msg *d;

@@ -617,3 +617,31 @@ class ExtTest(TempDirTestCase):
         out = r.cmd(b"f", b"FETCH 1:3 (FLAGS INTERNALDATE)")
         self.assertIn(b"1 FETCH (FLAGS (\\Seen \\Recent)", out)
         self.assertIn(b'2 FETCH (FLAGS (\\Recent) INTERNALDATE " 1-Jan-2020 10:00:00 +0000"', out)
+
+    def test_own_flag_changes_need_no_rescan(self):
+        self.deliver(msg(b"one"))
+        self.deliver(msg(b"two"))
+        a, b = self.raw(), self.raw()
+        a.cmd(b"a1", b"SELECT INBOX")
+        b.cmd(b"b1", b"SELECT INBOX")
+        a.cmd(b"a0", b"NOOP")  # both have seen the folder as it is now
+        b.cmd(b"b0", b"NOOP")
+        uidlist = os.path.join(self.maildir, "estafette-uidlist")
+        with open(uidlist, "rb") as f:
+            before = f.read()
+        self.assertIn(b"* 1 FETCH (FLAGS (\\Flagged", a.cmd(b"a2", b"STORE 1 +FLAGS (\\Flagged)"))
+        # the session that renamed does not scan the folder again for it ...
+        a.cmd(b"a3", b"NOOP")
+        with open(uidlist, "rb") as f:
+            self.assertEqual(f.read(), before)
+        # ... every other session does, and so the uid list learns the new name
+        self.assertIn(b"* 1 FETCH (FLAGS (\\Flagged", b.cmd(b"b2", b"NOOP"))
+        with open(uidlist, "rb") as f:
+            self.assertIn(b":2,F", f.read())
+        # a change by the other session still reaches the first one
+        b.cmd(b"b3", b"STORE 2 +FLAGS (\\Seen)")
+        self.assertIn(b"* 2 FETCH (FLAGS (\\Seen", a.cmd(b"a4", b"NOOP"))
+        # with CONDSTORE the modseq is owed at once: the folder is scanned
+        a.cmd(b"a5", b"ENABLE CONDSTORE")
+        out = a.cmd(b"a6", b"STORE 1 -FLAGS (\\Flagged)")
+        self.assertRegex(out, rb"\* 1 FETCH \(FLAGS \([^)F]*\) MODSEQ \(\d+\)\)")
