@@ -75,7 +75,7 @@ void md_put_num(struct buf *out, double d)
 	buf_reset(out);
 	if (d == 0)
 		d = 0; /* no "-0" */
-	buf_printf(out, "%.22g", d);
+	buf_printf(out, "%.22g", d); /* 1 / 0 gives "inf", 0 / 0 "-nan", as Courier's */
 }
 
 /* Text of parts, variables substituted; escaped for a shell when cmd. */
@@ -143,7 +143,7 @@ static enum md_status eval_num_binop(struct md_ctx *c, const struct md_node *n, 
 	case MD_T_PLUS: v = a + b; break;
 	case MD_T_MINUS: v = a - b; break;
 	case MD_T_MUL: v = a * b; break;
-	case MD_T_DIV: v = b == 0 ? 0 : a / b; break;
+	case MD_T_DIV: v = a / b; break; /* by 0: inf or nan, as Courier's */
 	}
 	buf_free(&r);
 	if (!isfinite(v) && (n->op == MD_T_BOR || n->op == MD_T_BAND))

@@ -169,15 +169,21 @@ enum md_status md_pattern(struct md_ctx *c, const struct md_node *n, struct buf 
 	buf_reset(out);
 	if (n->pat_flags & MD_PAT_WEIGHT)
 		md_put_num(out, m.score);
-	else
-		buf_set_str(out, m.rc ? "1" : "0");
+	else if (!m.rc)
+		buf_set_str(out, "0");
+	else /* Courier's maildrop 2.9 gives 2 for a found message pattern, 1 for =~ */
+		buf_set_str(out, n->nkids ? "1" : "2");
 	return m.s;
 }
+
+#define MD_FOREACH_GROUPS 99 /* MATCH1..MATCH99 */
 
 struct collect {
 	struct buf *items;
 	size_t n, cap;
 	int over;
+	struct buf groups[MD_FOREACH_GROUPS]; /* MATCH1.. of the last match */
+	size_t ngroups;
 };
 
 static int on_collect(void *arg, const char *subj, size_t len, pcre2_match_data *md)
@@ -195,6 +201,14 @@ static int on_collect(void *arg, const char *subj, size_t len, pcre2_match_data 
 	}
 	buf_init(&col->items[col->n]);
 	buf_set(&col->items[col->n++], subj + ov[0], ov[1] - ov[0]);
+	uint32_t pairs = pcre2_get_ovector_count(md);
+	col->ngroups = 0;
+	for (uint32_t i = 1; i < pairs && col->ngroups < MD_FOREACH_GROUPS; i++) {
+		struct buf *g = &col->groups[col->ngroups++];
+		buf_reset(g);
+		if (ov[2 * i] != PCRE2_UNSET)
+			buf_append(g, subj + ov[2 * i], ov[2 * i + 1] - ov[2 * i]);
+	}
 	return 0;
 }
 
@@ -202,22 +216,32 @@ static int on_collect(void *arg, const char *subj, size_t len, pcre2_match_data 
 enum md_status md_foreach(struct md_ctx *c, const struct md_node *n, md_exec_fn exec)
 {
 	const struct md_node *pat = n->kids[0];
-	struct collect col = { NULL, 0, 0, 0 };
+	struct collect col;
+	memset(&col, 0, sizeof col);
 	struct buf subj = BUF_INIT;
 	int own, limited = 0;
 	enum md_status s = pat->nkids ? md_eval(c, pat->kids[0], &subj) : MD_OK;
 	pcre2_code *re = s == MD_OK ? pattern_code(c, pat, &own, &s) : NULL;
 	if (re) {
+		/* every match in a string; in the message the first of each
+		 * line, as Courier's maildrop */
 		if (pat->nkids)
 			md_pat_search_str(subj.data, subj.len, re, 1, on_collect, &col, &limited);
 		else
-			md_pat_search(&c->msg, re, pat->pat_flags, 1, on_collect, &col, &limited);
+			md_pat_search(&c->msg, re, pat->pat_flags, 0, on_collect, &col, &limited);
 		if (own)
 			pcre2_code_free(re);
 	}
 	if (col.over) {
 		c->fatal = 1;
 		s = md_fail(c, n, "foreach: more than %d matches", MD_MAX_LOOP);
+	}
+	/* Courier's maildrop leaves MATCH1.. as the last match set them */
+	for (size_t i = 0; i < col.ngroups && s == MD_OK; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "MATCH%zu", i + 1);
+		s = md_setvar(c, n, name, strlen(name), col.groups[i].data ? col.groups[i].data : "",
+			      col.groups[i].len);
 	}
 	for (size_t i = 0; i < col.n && s == MD_OK; i++) {
 		s = md_setvar(c, n, "MATCH", 5, col.items[i].data, col.items[i].len);
@@ -226,6 +250,8 @@ enum md_status md_foreach(struct md_ctx *c, const struct md_node *n, md_exec_fn 
 	}
 	for (size_t i = 0; i < col.n; i++)
 		buf_free(&col.items[i]);
+	for (size_t i = 0; i < MD_FOREACH_GROUPS; i++)
+		buf_free(&col.groups[i]);
 	free(col.items);
 	buf_free(&subj);
 	return s;
@@ -313,6 +339,8 @@ static enum md_status call_fn(struct md_ctx *c, const struct md_node *n, struct 
 		return MD_OK;
 	case MD_FN_SUBSTR: {
 		double st = md_num(&a[1]), cnt = n->nkids > 2 ? md_num(&a[2]) : (double)a[0].len;
+		if (st <= -1) /* a start before the string gives nothing, as Courier's */
+			st = (double)a[0].len;
 		size_t from = st <= 0 ? 0 : st >= (double)a[0].len ? a[0].len : (size_t)st;
 		size_t k = cnt <= 0 ? 0 : cnt >= (double)(a[0].len - from) ? a[0].len - from : (size_t)cnt;
 		buf_set(out, a[0].data ? a[0].data + from : "", k);

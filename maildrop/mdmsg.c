@@ -21,7 +21,7 @@ void md_msg_free(struct md_msg *m)
 	memset(m, 0, sizeof *m);
 }
 
-/* Header lines joined with their continuations. */
+/* Header lines joined with their continuations (each line break a space). */
 static void unfold(struct md_msg *m)
 {
 	const char *p = m->data.data ? m->data.data : "";
@@ -33,8 +33,9 @@ static void unfold(struct md_msg *m)
 		size_t keep = n && p[i + n - 1] == '\r' ? n - 1 : n;
 		if (keep == 0)
 			break; /* the empty line */
+		/* as Courier's maildrop: the line break becomes a space */
 		if ((p[i] == ' ' || p[i] == '\t') && m->unfolded.len)
-			buf_truncate(&m->unfolded, m->unfolded.len - 1);
+			m->unfolded.data[m->unfolded.len - 1] = ' ';
 		buf_append(&m->unfolded, p + i, keep);
 		buf_append_char(&m->unfolded, '\n');
 		i += n + 1;

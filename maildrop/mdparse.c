@@ -461,6 +461,13 @@ static struct md_node *parse_foreach(struct parser *p)
 		struct md_node *e = parse_expr(p);
 		if (!p->failed)
 			expect(p, MD_T_RPAREN, "expected ')'");
+		/* "foreach (expr =~ /pattern/)", as Courier's maildrop takes too */
+		if (!p->failed && p->tok.kind != MD_T_MATCH && e && e->kind == MD_N_PATTERN &&
+		    e->nkids == 1) {
+			node_add(n, e);
+			node_add(n, parse_block(p));
+			return n;
+		}
 		if (!p->failed && p->tok.kind != MD_T_MATCH)
 			fail(p, "expected =~ after foreach (expression)");
 		advance(p);

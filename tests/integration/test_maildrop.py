@@ -160,6 +160,46 @@ DEFAULT="./Default/"
 include "inc"
 to "./Maildir/"
 """, MSG),
+    # found by comparing the two side by side (2026-11-22)
+    ("unfolded_header_keeps_a_space_per_line_break", """
+if (/^Subject: (.*)/)
+  echo "[$MATCH1]"
+exit
+""", MSG),
+    ("foreach_leaves_the_last_groups", """
+foreach /^X-Dup: (.*)/
+{
+  echo "$MATCH / $MATCH1"
+}
+exit
+""", b"X-Dup: one\nX-Dup: two\n\nbody\n"),
+    ("foreach_first_match_per_line", """
+foreach /viagra/:b
+{
+  echo "$MATCH"
+}
+foreach (getaddr("a@b, c@d") =~ /.+/)
+{
+  echo "item $MATCH"
+}
+exit
+""", MSG),
+    ("pattern_values", """
+echo /^From:/
+echo /nothing/
+echo /viagra/:b,1,0.5
+echo "abc" =~ /b/
+echo /^From:/ || 0
+exit
+""", MSG),
+    ("substr_and_division_edges", """
+echo substr("hello", -1, 2)
+echo substr("hello", -0.5, 2)
+echo substr("hello", 10)
+echo 10 / 0
+echo 0 / 0
+exit
+""", MSG),
 ]
 
 INCLUDED = 'if (/^X-Spam-Score: [5-9]/)\n    to "./Maildir/.Spam/"\n'
