@@ -222,7 +222,7 @@ static int finish(struct md_ctx *c, enum md_status s)
 		log_escape(&esc, c->err.data, c->err.len);
 		fprintf(stderr, "maildrop: %s\n", buf_cstr(&esc));
 		buf_free(&esc);
-		return EX_TEMPFAIL;
+		return c->fail_status ? c->fail_status : EX_TEMPFAIL;
 	}
 	return c->exit_code;
 }

@@ -267,6 +267,7 @@ static enum md_status exec_exception(struct md_ctx *c, const struct md_node *n)
 	enum md_status s = exec(c, n->kids[0]);
 	if (s == MD_FAIL && !c->fatal) {
 		buf_reset(&c->err);
+		c->fail_status = 0;
 		return MD_OK;
 	}
 	return s;

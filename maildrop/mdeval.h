@@ -28,6 +28,7 @@ struct md_ctx {
 	unsigned long steps;
 	int exit_code;          /* with MD_DONE */
 	int fatal;              /* the failure must not be trapped by exception */
+	int fail_status;        /* with MD_FAIL from "to |program": its exit status */
 	struct buf err;         /* with MD_FAIL */
 };
 

@@ -182,6 +182,12 @@ enum md_status md_deliver_dest(struct md_ctx *c, const struct md_node *n, const 
 		buf_printf(&v, "%d", status);
 		s = md_setvar(c, n, "EXITCODE", 8, v.data, v.len);
 		buf_free(&v);
+		/* a program that fails is a failed delivery, as Courier's maildrop
+		 * has it: exception traps it, else maildrop ends with its status */
+		if (s == MD_OK && status != 0) {
+			s = md_fail(c, n, "%s: the program exited with %d", d, status);
+			c->fail_status = status;
+		}
 	}
 	free(d);
 	if (s != MD_OK || !final)

@@ -192,6 +192,16 @@ echo "abc" =~ /b/
 echo /^From:/ || 0
 exit
 """, MSG),
+    ("failed_program_is_trapped", """
+exception {
+  to "| exit 3"
+}
+echo "after: $EXITCODE"
+to "./Default/"
+""", MSG),
+    ("failed_program_without_exception", """
+to "| exit 3"
+""", MSG),
     ("substr_and_division_edges", """
 echo substr("hello", -1, 2)
 echo substr("hello", -0.5, 2)
