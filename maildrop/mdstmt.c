@@ -207,7 +207,9 @@ void md_ctx_message_vars(struct md_ctx *c)
 	buf_free(&v);
 }
 
-/* echo's text: \n \t \r \a \b \f \v, \c (no newline), \x -> x. */
+/* echo's text as Courier's maildrop writes it: \n \t \r \f \v, octal
+ * \NNN (any number of digits, the low 8 bits), \c at the end for no
+ * newline, \x -> x for anything else. */
 static void echo_text(const struct buf *v)
 {
 	struct buf o = BUF_INIT;
@@ -216,13 +218,20 @@ static void echo_text(const struct buf *v)
 		char ch = v->data[i];
 		if (ch == '\\' && i + 1 < v->len) {
 			ch = v->data[++i];
-			const char *from = "ntrabfv", *to = "\n\t\r\a\b\f\v", *at = strchr(from, ch);
-			if (ch == 'c') {
+			const char *from = "ntrfv", *to = "\n\t\r\f\v", *at = strchr(from, ch);
+			if (ch == 'c' && i + 1 == v->len) {
 				newline = 0;
 				continue;
 			}
-			if (ch && at)
+			if (ch >= '0' && ch <= '7') {
+				unsigned val = 0;
+				for (; i < v->len && v->data[i] >= '0' && v->data[i] <= '7'; i++)
+					val = (val * 8 + (unsigned)(v->data[i] - '0')) & 0xffffu;
+				i--;
+				ch = (char)(val & 0xff);
+			} else if (ch && at) {
 				ch = to[at - from];
+			}
 		}
 		buf_append_char(&o, ch);
 	}

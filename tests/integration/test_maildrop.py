@@ -202,6 +202,12 @@ to "./Default/"
     ("failed_program_without_exception", """
 to "| exit 3"
 """, MSG),
+    ("echo_escapes", r"""
+echo "a\b \101 \12 \400x \t\f\v \e"
+echo "no newline\c"
+echo "a\cb"
+exit
+""", MSG),
     ("substr_and_division_edges", """
 echo substr("hello", -1, 2)
 echo substr("hello", -0.5, 2)
