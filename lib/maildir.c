@@ -5,6 +5,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "file.h"
+#include "fssync.h"
 #include "mdflags.h"
 
 #include <errno.h>
@@ -369,7 +370,8 @@ static int delivery_link(struct maildir_delivery *d, const struct stat *st, stru
 			return -1;
 	}
 	struct stat dest;
-	if (d->ordered && fstat(d->destfd, &dest) == 0 && dest.st_dev == d->ordered_dev)
+	if (d->ordered && fstat(d->destfd, &dest) == 0 && dest.st_dev == d->ordered_dev &&
+	    fssync_kind(d->destfd) == FSSYNC_JOURNAL)
 		return 0;
 	if (fsync(d->destfd) < 0) {
 		/* not durable: take it back, the sender will retry */

@@ -66,9 +66,10 @@ int maildir_deliver_copy(struct maildir_delivery *d, int fd, uint64_t max);
 void maildir_deliver_set_mtime(struct maildir_delivery *d, time_t mtime);
 
 /* The caller acknowledges the delivery only by a later change on file system
- * dev (courierd's queue): when the maildir lives there too, the journal
- * already orders that change after this one, and the fsync of new/ (or cur/)
- * is skipped. The message file itself is always fsync'd. */
+ * dev (courierd's queue): when the maildir lives there too and that file
+ * system has an ordered journal (lib/fssync: ext4 with a journal, XFS), the
+ * journal already orders that change after this one, and the fsync of new/
+ * (or cur/) is skipped. The message file itself is always fsync'd. */
 void maildir_deliver_ordered_with(struct maildir_delivery *d, dev_t dev);
 
 /* Make the message durable and visible. name receives its file name within

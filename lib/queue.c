@@ -8,6 +8,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "file.h"
+#include "fssync.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,7 +18,6 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -749,23 +749,17 @@ static int move_in(const char *from, const char *to, struct buf *err)
 	return 0;
 }
 
-/* ext4 and XFS journal metadata in order and flush the disk's cache at each
- * commit: once the control file's data has been written out (sync_file_range
- * allocates its blocks in the running transaction), the message file's fsync
- * commits that transaction too, so one commit makes both files and both
- * renames durable. btrfs and others log per inode: both files are fsync'd. */
-#define EXT4_MAGIC 0xEF53
-#define XFS_MAGIC 0x58465342
-
-static int one_commit_does(int fd)
-{
-	struct statfs sf;
-	return fstatfs(fd, &sf) == 0 && (sf.f_type == EXT4_MAGIC || sf.f_type == XFS_MAGIC);
-}
-
+/* ext4 (with its journal) and XFS journal metadata in order and flush the
+ * disk's cache at each commit: once the control file's data has been written
+ * out (sync_file_range allocates its blocks in the running transaction), the
+ * message file's fsync commits that transaction too, so one commit makes both
+ * files and both renames durable. btrfs logs an fsync'd file with its names:
+ * both files are fsync'd. Elsewhere (ext4 without a journal, ext2, unknown)
+ * both files and both directories are (lib/fssync). */
 static int sync_both(int mfd, int cfd, const char *msg, const char *ctl, struct buf *err)
 {
-	int ctl_done = one_commit_does(cfd) &&
+	enum fssync_kind k = fssync_kind(cfd);
+	int ctl_done = k == FSSYNC_JOURNAL &&
 		       sync_file_range(cfd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
 						       SYNC_FILE_RANGE_WAIT_AFTER) == 0;
 	if (!ctl_done && fsync(cfd) < 0) {
@@ -774,6 +768,10 @@ static int sync_both(int mfd, int cfd, const char *msg, const char *ctl, struct 
 	}
 	if (fsync(mfd) < 0) {
 		set_err(err, "fsync", msg);
+		return -1;
+	}
+	if (k == FSSYNC_PLAIN && (file_fsync_parent(msg) < 0 || file_fsync_parent(ctl) < 0)) {
+		set_err(err, "fsync the directory of", msg);
 		return -1;
 	}
 	return 0;
