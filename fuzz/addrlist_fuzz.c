@@ -19,6 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	if (opt & 0x10)
 		o.addr_flags |= ADDR_ALLOW_NODOMAIN;
+	if ((opt & 0x84) == 0x04) /* the low bits are max_items' only with 0x80 */
+		o.flags |= ADDRLIST_GROUPS;
 	const char *s = (const char *)in.p;
 	struct addrlist l = ADDRLIST_INIT;
 	struct addrlist_error err;
@@ -29,11 +31,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(err.code == e && err.offset <= in.len);
 	} else {
 		FUZZ_CHECK(o.max_items == 0 || l.count <= o.max_items);
+		int open = 0; /* groups: a start, its mailboxes, an end; never nested */
 		for (size_t i = 0; i < l.count; i++) {
 			const struct addrlist_item *it = &l.items[i];
+			FUZZ_CHECK(it->group == ADDRLIST_MAILBOX || (o.flags & ADDRLIST_GROUPS));
+			FUZZ_CHECK(it->group == ADDRLIST_MAILBOX || it->address.len == 0);
+			if (it->group == ADDRLIST_GROUP_START)
+				FUZZ_CHECK(open++ == 0);
+			if (it->group == ADDRLIST_GROUP_END)
+				FUZZ_CHECK(--open == 0);
 			FUZZ_CHECK(memchr(it->name.data ? it->name.data : "", '\n', it->name.len) == NULL);
 			FUZZ_CHECK(it->err == ADDR_OK || (o.flags & ADDRLIST_KEEP_INVALID));
 		}
+		FUZZ_CHECK(open == 0);
 	}
 	/* a second call appends to the same list */
 	size_t before = l.count;
